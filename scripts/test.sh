@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# One command after a clone: installs everything the tests need, then runs the whole suite.
+# Extra arguments go to pytest, e.g.  ./scripts/test.sh tests/state -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+./scripts/ensure-postgres.sh
+echo "==> running the test suite"
+exec .venv/bin/python -m pytest "$@"
