@@ -1,0 +1,61 @@
+-- One page of a company's invoice drafts created or changed in the half-open window [:start, :end).
+--
+-- Keyset paging in (event_at, id) order: the first page binds :after_event_at = :start and :after_id = '';
+-- each next page binds the last row's event_at and id. The index ix_invoice_drafts_company_event serves
+-- both the range and the order, so a page costs the same on the first and on the thousandth call.
+-- Bind parameters: :company_id, :start, :end, :after_event_at, :after_id, :page_size.
+-- The select list must stay identical to invoice_drafts_by_ids.sql (tests compare them).
+SELECT
+    d.id,
+    d.company_id,
+    d.customer_id,
+    d.number,
+    d.origin,
+    d.work_order_id,
+    d.contract_id,
+    wo.number AS work_order_number,
+    ct.number AS contract_number,
+    d.voucher_date,
+    d.title,
+    d.introduction,
+    d.remark,
+    d.currency,
+    d.tax_type,
+    d.service_date,
+    d.service_period_start,
+    d.service_period_end,
+    d.created_at,
+    d.updated_at,
+    COALESCE(d.updated_at, d.created_at) AS event_at,
+    co.name AS company_name,
+    co.street AS company_street,
+    co.zip AS company_zip,
+    co.city AS company_city,
+    co.country_code AS company_country_code,
+    co.tax_number AS company_tax_number,
+    co.vat_id AS company_vat_id,
+    co.accounting_licensed AS company_accounting_licensed,
+    co.accounting_software AS company_accounting_software,
+    cu.id AS customer_found_id,
+    cu.kind AS customer_kind,
+    cu.company_name AS customer_company_name,
+    cu.salutation AS customer_salutation,
+    cu.first_name AS customer_first_name,
+    cu.last_name AS customer_last_name,
+    cu.street AS customer_street,
+    cu.zip AS customer_zip,
+    cu.city AS customer_city,
+    cu.country_code AS customer_country_code,
+    cu.email AS customer_email,
+    cu.vat_id AS customer_vat_id
+FROM invoice_drafts d
+JOIN companies co ON co.id = d.company_id
+LEFT JOIN customers cu ON cu.id = d.customer_id AND cu.company_id = d.company_id
+LEFT JOIN work_orders wo ON wo.id = d.work_order_id AND wo.company_id = d.company_id
+LEFT JOIN contracts ct ON ct.id = d.contract_id AND ct.company_id = d.company_id
+WHERE d.company_id = :company_id
+  AND COALESCE(d.updated_at, d.created_at) >= :start
+  AND COALESCE(d.updated_at, d.created_at) < :end
+  AND (COALESCE(d.updated_at, d.created_at), d.id) > (:after_event_at, :after_id)
+ORDER BY COALESCE(d.updated_at, d.created_at), d.id
+LIMIT :page_size

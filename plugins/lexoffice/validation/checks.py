@@ -1,0 +1,113 @@
+"""Column-wise building blocks of the rules: each takes whole Series and returns a boolean array.
+
+None of them loops over rows in our code: string tests use pandas' ``.str`` methods (which map over the
+values in Cython; with pyarrow installed pandas would run them in Arrow's C++ kernels), the control-character
+test scans a whole column at once before looking at single values, and the IBAN checksum runs mod 97
+column by column over a byte matrix. The patterns are shared with the per-row reference implementation,
+so both judge the same text the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from lexoffice.validation.countries import ISO_3166_ALPHA2
+
+#: C0 controls and DEL, except tab, line feed and carriage return (line breaks are legitimate in texts).
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+
+#: Pragmatic e-mail shape: one @, a dotted domain (internationalised letters allowed), a TLD of letters.
+EMAIL = r"[\w.!#$%&'*+/=?^`{|}~-]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}"
+
+#: VAT ids after removing spaces and upper-casing: German and Austrian exactly, other countries by shape.
+VAT_ID = r"DE\d{9}|ATU\d{8}|(?!DE|AT)[A-Z]{2}[0-9A-Z+*]{2,12}"
+
+#: IBAN shape after removing spaces and upper-casing; German IBANs are exactly 22 characters, all digits.
+IBAN = r"DE\d{20}|(?!DE)[A-Z]{2}\d{2}[A-Z0-9]{11,30}"
+IBAN_MAX_LENGTH = 34
+
+LEXWARE_SOFTWARE = frozenset({"lexoffice", "lexware office", "lexware"})
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series if series.dtype == "str" else series.astype("str")
+
+
+def present(series: pd.Series) -> np.ndarray:
+    """Given and not blank (NULL and whitespace-only text both count as missing)."""
+    text = _text(series)
+    non_empty = text.str.len().fillna(0).to_numpy() > 0
+    return non_empty & ~text.str.isspace().fillna(False).to_numpy(dtype=bool)
+
+
+def text_length(series: pd.Series) -> np.ndarray:
+    """Characters per value, 0 when missing."""
+    return _text(series).str.len().fillna(0).to_numpy(dtype=np.int64)
+
+
+def has_control_characters(series: pd.Series) -> np.ndarray:
+    text = _text(series)
+    # One scan over the whole column first: almost always clean, and then no per-value search is needed.
+    # The pattern matches single characters, so joining values cannot create a false match.
+    if not _CONTROL.search("".join(text.dropna().tolist())):
+        return np.zeros(len(text), dtype=bool)
+    return text.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
+
+
+def too_precise(values: pd.Series | np.ndarray, places: int) -> np.ndarray:
+    """More than ``places`` decimals. Exact for |x| * 10**places < 2**53: a float with at most ``places``
+    decimals is the double nearest to that decimal, which ``np.round`` reproduces; any other value differs."""
+    array = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(array) & (np.round(array, places) != array)
+
+
+def compact(series: pd.Series) -> pd.Series:
+    """Upper-case without whitespace: how IBANs and VAT ids are compared and sent."""
+    return _text(series).str.replace(r"\s+", "", regex=True).str.upper()
+
+
+def matches(series: pd.Series, pattern: str) -> np.ndarray:
+    return _text(series).str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+
+
+def valid_email(series: pd.Series) -> np.ndarray:
+    return matches(_text(series).str.strip(), EMAIL)
+
+
+def valid_vat_id(series: pd.Series) -> np.ndarray:
+    return matches(compact(series), VAT_ID)
+
+
+def valid_country(series: pd.Series) -> np.ndarray:
+    codes = _text(series).str.strip().str.upper()
+    return codes.isin(ISO_3166_ALPHA2).to_numpy(dtype=bool)
+
+
+def valid_iban(series: pd.Series) -> np.ndarray:
+    """Right shape and ISO 7064 mod-97 check digits."""
+    ibans = compact(series)
+    ok = matches(ibans, IBAN).copy()
+    if not ok.any():
+        return ok
+    candidates = ibans[ok]
+    rearranged = (candidates.str[4:] + candidates.str[:4]).str.ljust(IBAN_MAX_LENGTH)
+    matrix = (
+        np.asarray(rearranged.to_numpy(dtype=object), dtype=f"S{IBAN_MAX_LENGTH}")
+        .view(np.uint8)
+        .reshape(-1, IBAN_MAX_LENGTH)
+        .astype(np.int64)
+    )
+    remainder = np.zeros(len(candidates), dtype=np.int64)
+    for column in matrix.T:  # at most 34 steps, each over all IBANs at once
+        digit = (column >= ord("0")) & (column <= ord("9"))
+        letter = (column >= ord("A")) & (column <= ord("Z"))
+        remainder = np.where(digit, (remainder * 10 + column - ord("0")) % 97, remainder)
+        remainder = np.where(letter, (remainder * 100 + column - ord("A") + 10) % 97, remainder)
+    ok[np.flatnonzero(ok)] = remainder == 1
+    return ok

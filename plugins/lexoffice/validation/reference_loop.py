@@ -1,0 +1,252 @@
+"""The same rules as ``invoices`` and ``transactions``, written as a plain loop over rows.
+
+Not used by the pipeline. It is the benchmark's baseline (how fast would the obvious code be?) and a
+cross-check: tests require both implementations to report identical reasons on generated data. Where it
+can, it judges values by a different method (``Decimal`` for decimal places, big integers for IBAN
+check digits) so that agreement means something.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from lexoffice import payloads
+from lexoffice.source.frames import prepare_drafts, prepare_lines, prepare_transactions
+from lexoffice.source.timestamps import require_aware
+from lexoffice.validation import reasons as r
+from lexoffice.validation.checks import CONTROL_CHARACTERS, EMAIL, IBAN, LEXWARE_SOFTWARE, VAT_ID
+from lexoffice.validation.countries import ISO_3166_ALPHA2
+from lexoffice.validation.findings import Finding, assemble
+from lexoffice.validation.invoices import (
+    COMPANY_ADDRESS, CUSTOMER_ADDRESS, CUSTOMER_TEXTS, DRAFT_TEXTS, LINE_TEXTS, MAX_LINE_NAME, MAX_LINES,
+    MAX_QUANTITY, MAX_SALUTATION, MAX_TEXT, MAX_TITLE, MAX_UNIT_PRICE, SERVICE_DATES, today_in_berlin,
+)
+from lexoffice.validation.reasons import RANK, Label, Labels, ReasonSpec, line_field
+from lexoffice.validation.tax import allowed_tax_rates
+from lexoffice.validation.transactions import KINDS_NEEDING_IBAN, TEXTS
+
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def _given(value: Any) -> bool:
+    return not _missing(value) and str(value).strip() != ""
+
+
+def _length(value: Any) -> int:
+    return 0 if _missing(value) else len(str(value))
+
+
+def decimal_places(value: float) -> int:
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    return max(0, -int(exponent))
+
+
+def _date(value: Any) -> date | None:
+    return None if _missing(value) else pd.Timestamp(value).date()
+
+
+def _compact(value: Any) -> str:
+    return re.sub(r"\s+", "", str(value)).upper()
+
+
+def iban_is_valid(value: Any) -> bool:
+    iban = _compact(value)
+    if not re.fullmatch(IBAN, iban):
+        return False
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+
+    def add(self, doc: int, spec: ReasonSpec, *, position: int = -1, field: str | None = None,
+            field_order: int = 0, **params: Any) -> None:
+        if position >= 0:
+            params["position"] = position
+        self.findings.append(Finding(doc, RANK[spec.code], position, field_order, spec(field=field, **params)))
+
+
+def validate_invoices_loop(drafts: pd.DataFrame, lines: pd.DataFrame, *, on_date: date | None = None) -> pd.DataFrame:
+    """Same contract as ``validate_invoices``; one Python iteration per draft and per line."""
+    drafts = prepare_drafts(drafts)
+    lines = prepare_lines(lines)
+    fallback = on_date or today_in_berlin()
+    lines_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in lines.to_dict("records"):
+        lines_of[line["draft_id"]].append(line)
+    report = _Report()
+    for doc, draft in enumerate(drafts.to_dict("records")):
+        _check_draft(doc, draft, lines_of.get(draft["id"], []), fallback, report)
+    return assemble(drafts["id"].tolist(), report.findings)
+
+
+def _check_draft(doc: int, d: dict[str, Any], lines: list[dict[str, Any]], fallback: date, report: _Report) -> None:
+    add = lambda spec, **kw: report.add(doc, spec, **kw)  # noqa: E731 - keeps the rules readable
+
+    if not _given(d["company_name"]):
+        add(r.COMPANY_NAME_MISSING)
+    missing = tuple(key for column, key in COMPANY_ADDRESS if not _given(d[column]))
+    if missing:
+        add(r.COMPANY_ADDRESS_INCOMPLETE, missing=Labels(missing))
+    if not _given(d["company_tax_number"]) and not _given(d["company_vat_id"]):
+        add(r.COMPANY_TAX_ID_MISSING)
+    if _given(d["company_vat_id"]) and not re.fullmatch(VAT_ID, _compact(d["company_vat_id"])):
+        add(r.COMPANY_VAT_ID_INVALID, value=d["company_vat_id"])
+    if not d["company_accounting_licensed"]:
+        add(r.ACCOUNTING_NOT_LICENSED)
+    software = d["company_accounting_software"]
+    if _missing(software) or software.strip().lower() not in LEXWARE_SOFTWARE:
+        add(r.ACCOUNTING_SOFTWARE_NOT_LEXOFFICE, value=software)
+
+    found = _given(d["customer_found_id"])
+    if not found:
+        add(r.CUSTOMER_MISSING)
+    else:
+        if d["customer_kind"] == "company":
+            if not _given(d["customer_company_name"]):
+                add(r.CUSTOMER_NAME_MISSING, field="customer.company_name")
+        elif not _given(d["customer_last_name"]):
+            add(r.CUSTOMER_NAME_MISSING, field="customer.last_name")
+        if _length(d["customer_salutation"]) > MAX_SALUTATION:
+            add(r.CUSTOMER_SALUTATION_TOO_LONG, length=_length(d["customer_salutation"]))
+        missing = tuple(key for column, key in CUSTOMER_ADDRESS if not _given(d[column]))
+        if missing:
+            add(r.CUSTOMER_ADDRESS_INCOMPLETE, missing=Labels(missing))
+        country = d["customer_country_code"]
+        if _missing(country) or country.strip().upper() not in ISO_3166_ALPHA2:
+            add(r.CUSTOMER_COUNTRY_INVALID, value=country)
+        email = d["customer_email"]
+        if _given(email) and not re.fullmatch(EMAIL, email.strip()):
+            add(r.CUSTOMER_EMAIL_INVALID, value=email)
+        if _given(d["customer_vat_id"]) and not re.fullmatch(VAT_ID, _compact(d["customer_vat_id"])):
+            add(r.CUSTOMER_VAT_ID_INVALID, value=d["customer_vat_id"])
+
+    if not _given(d["voucher_date_text"]):
+        add(r.VOUCHER_DATE_MISSING)
+    elif _missing(d["voucher_date"]):
+        add(r.VOUCHER_DATE_INVALID, value=d["voucher_date_text"])
+    for order, column in enumerate(SERVICE_DATES):
+        if _given(d[f"{column}_text"]) and _missing(d[column]):
+            add(r.SERVICE_DATE_INVALID, field=column, field_order=order, value=d[f"{column}_text"])
+    start_given, end_given = _given(d["service_period_start_text"]), _given(d["service_period_end_text"])
+    if start_given != end_given:
+        add(r.SERVICE_PERIOD_INCOMPLETE, field="service_period_end" if start_given else "service_period_start")
+    start, end = _date(d["service_period_start"]), _date(d["service_period_end"])
+    if start and end and end < start:
+        add(r.SERVICE_PERIOD_END_BEFORE_START, start=start, end=end)
+    if _missing(d["currency"]) or d["currency"].strip().upper() != "EUR":
+        add(r.CURRENCY_NOT_EUR, value=d["currency"])
+    if _length(d["title"]) > MAX_TITLE:
+        add(r.TITLE_TOO_LONG, length=_length(d["title"]))
+    if _length(d["introduction"]) > MAX_TEXT:
+        add(r.INTRODUCTION_TOO_LONG, length=_length(d["introduction"]))
+    if _given(d["remark"]):
+        limit = MAX_TEXT - 1 - len(payloads.reference_line(d))
+        if _length(d["remark"]) > limit:
+            add(r.REMARK_TOO_LONG, length=_length(d["remark"]), limit=limit)
+    texts = [(column, field, key, True) for column, field, key in DRAFT_TEXTS]
+    texts += [(column, field, key, found) for column, field, key in CUSTOMER_TEXTS]
+    for order, (column, field, key, applies) in enumerate(texts):
+        if applies and not _missing(d[column]) and _CONTROL.search(d[column]):
+            add(r.TEXT_CONTROL_CHARACTERS, field=field, field_order=order, where=Label(key))
+
+    if not lines:
+        add(r.NO_LINES)
+    if len(lines) > MAX_LINES:
+        add(r.TOO_MANY_LINES, count=len(lines))
+    relevant = payloads.relevant_date(d, fallback)
+    for line in lines:
+        _check_line(d, line, relevant, add)
+
+
+def _check_line(d: dict[str, Any], line: dict[str, Any], relevant: date, add: Any) -> None:
+    p = int(line["position"])
+    if not _given(line["name"]):
+        add(r.LINE_NAME_MISSING, position=p, field=line_field("name", p))
+    if _length(line["name"]) > MAX_LINE_NAME:
+        add(r.LINE_NAME_TOO_LONG, position=p, field=line_field("name", p), length=_length(line["name"]))
+    if _length(line["description"]) > MAX_TEXT:
+        add(r.LINE_DESCRIPTION_TOO_LONG, position=p, field=line_field("description", p),
+            length=_length(line["description"]))
+    for order, (column, key) in enumerate(LINE_TEXTS, start=len(DRAFT_TEXTS) + len(CUSTOMER_TEXTS)):
+        if not _missing(line[column]) and _CONTROL.search(line[column]):
+            add(r.TEXT_CONTROL_CHARACTERS, position=p, field=line_field(column, p), field_order=order,
+                where=Label(key, p))
+    if line["type"] != "custom":
+        return
+    if not _given(line["unit_name"]):
+        add(r.LINE_UNIT_MISSING, position=p, field=line_field("unit_name", p))
+    quantity = line["quantity"]
+    if _missing(quantity) or not 0 < quantity < MAX_QUANTITY:
+        add(r.LINE_QUANTITY_OUT_OF_RANGE, position=p, field=line_field("quantity", p), value=quantity)
+    if not _missing(quantity) and decimal_places(quantity) > 4:
+        add(r.LINE_QUANTITY_TOO_PRECISE, position=p, field=line_field("quantity", p), value=quantity)
+    price = line["unit_price"]
+    if _missing(price) or not 0 <= price <= MAX_UNIT_PRICE:
+        add(r.LINE_PRICE_OUT_OF_RANGE, position=p, field=line_field("unit_price", p), value=price)
+    if not _missing(price) and decimal_places(price) > 4:
+        add(r.LINE_PRICE_TOO_PRECISE, position=p, field=line_field("unit_price", p), value=price)
+    if _given(line["price_kind"]) and line["price_kind"] != d["tax_type"]:
+        add(r.LINE_PRICE_KIND_MISMATCH, position=p, field=line_field("price_kind", p),
+            price_kind=Label(str(line["price_kind"])), tax_type=Label(str(d["tax_type"])))
+    allowed = allowed_tax_rates(relevant)
+    if _missing(line["tax_rate"]) or line["tax_rate"] not in allowed:
+        add(r.LINE_TAX_RATE_INVALID, position=p, field=line_field("tax_rate", p), value=line["tax_rate"],
+            date=relevant, allowed=allowed)
+    discount = line["discount_percentage"]
+    if not _missing(discount) and not 0 <= discount <= 100:
+        add(r.LINE_DISCOUNT_OUT_OF_RANGE, position=p, field=line_field("discount_percentage", p), value=discount)
+    if not _missing(discount) and decimal_places(discount) > 2:
+        add(r.LINE_DISCOUNT_TOO_PRECISE, position=p, field=line_field("discount_percentage", p), value=discount)
+
+
+def validate_transactions_loop(transactions: pd.DataFrame, *, export_since: datetime | None = None) -> pd.DataFrame:
+    """Same contract as ``validate_transactions``; one Python iteration per transaction."""
+    require_aware("export_since", export_since)
+    frame = prepare_transactions(transactions)
+    report = _Report()
+    for doc, t in enumerate(frame.to_dict("records")):
+        add = lambda spec, **kw: report.add(doc, spec, **kw)  # noqa: E731
+        completed = t["status"] == "completed" and not _missing(t["completed_at"])
+        if not completed:
+            status = t["status"]
+            add(r.TXN_NOT_COMPLETED, status=Label(status) if isinstance(status, str) else status)
+        if export_since is not None and not _missing(t["completed_at"]) and t["completed_at"] < export_since:
+            add(r.TXN_BEFORE_EXPORT_SINCE, completed_at=t["completed_at"], export_since=export_since)
+        if not t["account_is_own"]:
+            add(r.TXN_ACCOUNT_NOT_OWN)
+        if _missing(t["currency"]) or t["currency"].strip().upper() != "EUR":
+            add(r.TXN_CURRENCY_NOT_EUR, value=t["currency"])
+        amount = t["amount"]
+        if _missing(amount) or amount == 0:
+            add(r.TXN_AMOUNT_ZERO, value=amount)
+        if not _missing(amount) and decimal_places(amount) > 2:
+            add(r.TXN_AMOUNT_TOO_PRECISE, value=amount)
+        if _missing(t["booking_date"]):
+            add(r.TXN_DATE_INVALID, field="booking_date", which=Label("booking_date"),
+                value=t["booking_date_text"])
+        if _given(t["value_date_text"]) and _missing(t["value_date"]):
+            add(r.TXN_DATE_INVALID, field="value_date", field_order=1, which=Label("value_date"),
+                value=t["value_date_text"])
+        iban = t["counterparty_iban"]
+        if t["kind"] in KINDS_NEEDING_IBAN and not _given(iban):
+            add(r.TXN_COUNTERPARTY_IBAN_MISSING, kind=Label(str(t["kind"])))
+        if _given(iban) and not iban_is_valid(iban):
+            add(r.TXN_COUNTERPARTY_IBAN_INVALID, value=iban)
+        for order, (column, key) in enumerate(TEXTS):
+            if not _missing(t[column]) and _CONTROL.search(t[column]):
+                add(r.TXN_TEXT_CONTROL_CHARACTERS, field=column, field_order=order, where=Label(key))
+    return assemble(frame["id"].tolist(), report.findings)

@@ -1,0 +1,1 @@
+"""Tests of lexoffice.source, lexoffice.validation, lexoffice.payloads and the demo generator."""

@@ -1,0 +1,116 @@
+"""Extraction of bank transactions on SQLite and PostgreSQL: completion-time windows, selections, chunks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from lexoffice.source.transactions import iter_transaction_documents
+from tests.source.rows import fresh_schemas, insert_transaction_rows, transaction_rows
+
+BERLIN = ZoneInfo("Europe/Berlin")
+START = datetime(2025, 3, 1, tzinfo=BERLIN)
+END = datetime(2025, 3, 2, tzinfo=BERLIN)
+US = timedelta(microseconds=1)
+
+
+@pytest.fixture
+def source(engine: sa.Engine) -> sa.Engine:
+    return fresh_schemas(engine)
+
+
+def _transactions(engine: sa.Engine, completions: dict[str, datetime | None], company: str = "a") -> dict[str, str]:
+    """Card payments ``name -> completed_at`` (None: still pending) on one account; returns name -> id."""
+    documents = []
+    for name, completed in completions.items():
+        rows = transaction_rows(f"{company}-{name}", completed_at=completed)
+        rows.transaction.update(kind="card", counterparty_iban=None, counterparty_name="REWE Markt GmbH",
+                                booking_date=START.date() - timedelta(days=3), account_id=f"ac-{company}")
+        documents.append(rows)
+    owner = documents[0]
+    owner.customer["id"] = f"bc-{company}"
+    owner.account.update(id=f"ac-{company}", company_id=f"bc-{company}")
+    insert_transaction_rows(engine, *documents, owners=[owner])
+    return {name: rows.transaction_id for name, rows in zip(completions, documents)}
+
+
+def _ids(chunks) -> list[str]:
+    return [document.doc_key.removeprefix("txn:") for chunk in chunks for document in chunk]
+
+
+def test_window_reads_by_completion_time_half_open(source: sa.Engine) -> None:
+    ids = _transactions(source, {
+        "at-start": START, "before-start": START - US, "before-end": END - US, "at-end": END, "pending": None,
+    })
+    _transactions(source, {"other-customer": START + timedelta(hours=1)}, company="b")
+    chunks = list(iter_transaction_documents(source, company_id="bc-a", start=START, end=END))
+    assert _ids(chunks) == [ids["at-start"], ids["before-end"]]  # booked days earlier: completion counts
+    first = chunks[0][0]
+    assert first.event_time == START and first.is_valid
+    assert first.sort_key == f"2025-02-28T23:00:00.000000+00:00|{ids['at-start']}"
+    assert first.group_key == "DE89370400440532013000"
+
+
+def test_selection_reads_any_status_and_says_why(source: sa.Engine) -> None:
+    ids = _transactions(source, {"pending": None, "done": START, "old": START - timedelta(days=90)})
+    foreign = _transactions(source, {"x": START}, company="b")
+    chunks = list(iter_transaction_documents(
+        source, company_id="bc-a", ids=[ids["pending"], ids["done"], ids["old"], foreign["x"], "no-such-id"],
+        export_since=START - timedelta(days=30)))
+    documents = {d.doc_key.removeprefix("txn:"): d for chunk in chunks for d in chunk}
+    assert set(documents) == {ids["pending"], ids["done"], ids["old"]}
+    assert [r.code for r in documents[ids["pending"]].reasons] == ["TXN_NOT_COMPLETED"]
+    assert [r.code for r in documents[ids["old"]].reasons] == ["TXN_BEFORE_EXPORT_SINCE"]
+    assert documents[ids["done"]].is_valid
+    assert documents[ids["pending"]].payload is None
+
+
+def test_chunks_are_bounded_and_lazy(source: sa.Engine) -> None:
+    same = START + timedelta(hours=3)
+    ids = _transactions(source, {f"{i:02d}": same if i % 4 == 0 else START + timedelta(minutes=11 * i)
+                                 for i in range(17)})
+    page_sizes: list[object] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM transactions t" in statement:
+            page_sizes.append(parameters["page_size"] if isinstance(parameters, dict) else parameters[-1])
+
+    sa.event.listen(source, "before_cursor_execute", record)
+    iterator = iter_transaction_documents(source, company_id="bc-a", start=START, end=END, chunk_size=4)
+    first = next(iterator)
+    assert len(first) == 4 and len(page_sizes) == 1  # nothing read ahead
+    chunks = [first, *iterator]
+    assert [len(c) for c in chunks] == [4, 4, 4, 4, 1]
+    assert page_sizes == [4] * 5  # every page asks for at most chunk_size rows
+    assert sorted(_ids(chunks)) == sorted(ids.values())
+    sort_keys = [d.sort_key for chunk in chunks for d in chunk]
+    assert sort_keys == sorted(sort_keys)  # read order is delivery order: completion time, then id
+
+
+def test_naive_export_since_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        next(iter_transaction_documents(sa.create_engine("sqlite://"), company_id="bc-a", start=START, end=END,
+                                        export_since=datetime(2025, 1, 1)))
+
+
+def test_hash_changes_only_when_export_since_changes_the_verdict(source: sa.Engine) -> None:
+    ids = _transactions(source, {"early": START, "late": START + timedelta(hours=5)})
+
+    def hashes(export_since: datetime | None) -> dict[str, str]:
+        return {d.doc_key: d.content_hash for chunk in iter_transaction_documents(
+            source, company_id="bc-a", ids=list(ids.values()), export_since=export_since) for d in chunk}
+
+    none, before_both, between = hashes(None), hashes(START - timedelta(days=1)), hashes(START + timedelta(hours=1))
+    assert none == before_both
+    assert between[f"txn:{ids['late']}"] == none[f"txn:{ids['late']}"]
+    assert between[f"txn:{ids['early']}"] != none[f"txn:{ids['early']}"]
+    with source.begin() as conn:
+        conn.execute(sa.text("UPDATE transactions SET updated_at = :t"), {"t": "2030-01-01 00:00:00.000000"}
+                     if source.dialect.name == "sqlite" else {"t": datetime(2030, 1, 1, tzinfo=timezone.utc)})
+    assert hashes(None) == none  # a touch is no change
+    with source.begin() as conn:
+        conn.execute(sa.text("UPDATE accounts SET name = 'Hauptkonto'"))
+    assert set(hashes(None).values()).isdisjoint(none.values())  # account data is part of the document
