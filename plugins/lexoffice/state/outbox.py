@@ -1,0 +1,656 @@
+"""The outbox: THE document state machine, and idempotent staging into it.
+
+Lexware Office has no idempotency key, so this table carries the exactly-once guarantee. Every state change
+is a conditional UPDATE (``… WHERE id = :id AND state IN (:allowed sources)``) checked against ``ALLOWED``;
+a change that lost a race changes nothing. ``pending -> sending`` is committed before the POST goes out,
+so a crash can leave a row in ``sending`` but never lets it be sent twice: only a reconcile can move an
+uncertain row back to ``pending``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from itertools import islice
+from typing import Any
+
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from lexoffice.documents import StagedDocument
+from lexoffice.state.db import dialect_insert, is_postgres, read_transaction, utcnow, write_transaction
+from lexoffice.state.schema import DELIVERY_GROUP, outbox, tenants
+from lexoffice.state.tenants import TenantNotFound
+
+
+class DocState(StrEnum):
+    INVALID = "invalid"
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+
+S = DocState
+ALLOWED: dict[DocState, frozenset[DocState]] = {
+    S.INVALID: frozenset({S.PENDING}),  # re-staged after a source change, now valid
+    S.PENDING: frozenset({S.SENDING, S.INVALID}),  # claimed; or re-staged, now invalid
+    S.SENDING: frozenset({S.SENT, S.REJECTED, S.UNKNOWN, S.PENDING}),  # PENDING: provably never executed
+    S.SENT: frozenset(),  # final: a later source change is flagged, never re-sent
+    S.REJECTED: frozenset({S.PENDING, S.INVALID}),  # re-staged after a source change
+    S.UNKNOWN: frozenset({S.SENT, S.PENDING}),  # reconciled: found in Lexware, or provably not there
+}
+# States in which staging may replace the payload, and states in which it may only flag a change.
+RESTAGEABLE: frozenset[DocState] = frozenset({S.INVALID, S.PENDING, S.REJECTED})
+FROZEN: frozenset[DocState] = frozenset({S.SENDING, S.SENT, S.UNKNOWN})
+
+DEFAULT_STAGE_BATCH = 2000
+_MAX_STAGE_ATTEMPTS = 20
+_IN_CHUNK = 1000  # keys per IN (…) list: well below SQLite's and PostgreSQL's parameter limits
+
+
+class TransitionError(Exception):
+    """An illegal state change: the row is not in a state this change may start from."""
+
+    def __init__(self, row_id: int, doc_key: str, from_state: str, to_state: str) -> None:
+        allowed = ", ".join(sorted(ALLOWED.get(DocState(from_state), ()))) or "nothing (final)"
+        super().__init__(
+            f"outbox row {row_id} ({doc_key}): cannot move from '{from_state}' to '{to_state}'; "
+            f"from '{from_state}' the allowed next states are: {allowed}"
+        )
+        self.row_id, self.doc_key, self.from_state, self.to_state = row_id, doc_key, from_state, to_state
+
+
+class RowNotFound(LookupError):
+    """No outbox row with this id."""
+
+
+class StageConflict(RuntimeError):
+    """Staging kept losing races against concurrent writers (should not happen; retried many times)."""
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    tenant_id: str
+    stream: str
+    doc_key: str
+    state: DocState
+    content_hash: str
+    payload: dict[str, Any] | None
+    reasons: list[dict[str, Any]]
+    source_ref: str
+    event_time: datetime
+    group_key: str | None
+    sort_key: str
+    related: dict[str, Any]
+    lexware_id: str | None
+    attempts: int
+    sending_started_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+    changed_after_send: bool
+    changed_hash: str | None
+    staged_at: datetime
+    updated_at: datetime
+    run_id: str | None
+
+    @classmethod
+    def from_db(cls, row: sa.Row[Any]) -> OutboxRow:
+        m = dict(row._mapping)
+        m["state"] = DocState(m["state"])
+        m["changed_after_send"] = bool(m["changed_after_send"])
+        m["reasons"] = list(m["reasons"] or [])
+        m["related"] = dict(m["related"] or {})
+        return cls(**m)
+
+
+@dataclass
+class StageCounts:
+    """What one stage() call did; small enough for XCom (``as_dict``)."""
+
+    new_pending: int = 0
+    new_invalid: int = 0
+    revalidated: int = 0
+    unchanged: int = 0
+    changed_after_send: int = 0
+    change_reverted: int = 0  # a flagged source change was undone: the source matches what was sent again
+
+    @property
+    def total(self) -> int:
+        return (
+            self.new_pending
+            + self.new_invalid
+            + self.revalidated
+            + self.unchanged
+            + self.changed_after_send
+            + self.change_reverted
+        )
+
+    def add(self, other: StageCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return {**asdict(self), "total": self.total}
+
+
+# --------------------------------------------------------------------------------------------- transitions
+
+
+@dataclass(frozen=True)
+class _Change:
+    name: str
+    sources: frozenset[DocState]
+    target: DocState
+
+
+CLAIM = _Change("claim", frozenset({S.PENDING}), S.SENDING)
+MARK_SENT = _Change("mark_sent", frozenset({S.SENDING, S.UNKNOWN}), S.SENT)
+MARK_REJECTED = _Change("mark_rejected", frozenset({S.SENDING}), S.REJECTED)
+MARK_UNKNOWN = _Change("mark_unknown", frozenset({S.SENDING}), S.UNKNOWN)
+RELEASE_TO_PENDING = _Change("release_to_pending", frozenset({S.SENDING, S.UNKNOWN}), S.PENDING)
+CHANGES = (CLAIM, MARK_SENT, MARK_REJECTED, MARK_UNKNOWN, RELEASE_TO_PENDING)
+
+for _c in CHANGES:  # the functions below may never allow more than the table
+    assert all(_c.target in ALLOWED[s] for s in _c.sources), _c
+
+
+def _apply(engine: sa.Engine, row_id: int, change: _Change, values: dict[str, Any]) -> bool:
+    """Run one conditional UPDATE; True if it applied, False if the row was in another state."""
+    with write_transaction(engine) as conn:
+        result = conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == row_id, outbox.c.state.in_([s.value for s in change.sources]))
+            .values(state=change.target.value, updated_at=utcnow(), **values)
+        )
+        return result.rowcount == 1
+
+
+def _current(engine: sa.Engine, row_id: int) -> tuple[str, str]:
+    with read_transaction(engine) as conn:
+        row = conn.execute(sa.select(outbox.c.state, outbox.c.doc_key).where(outbox.c.id == row_id)).first()
+    if row is None:
+        raise RowNotFound(f"outbox row {row_id} does not exist")
+    return row.state, row.doc_key
+
+
+def _transition(engine: sa.Engine, row_id: int, change: _Change, values: dict[str, Any]) -> None:
+    if not _apply(engine, row_id, change, values):
+        state, doc_key = _current(engine, row_id)
+        raise TransitionError(row_id, doc_key, state, change.target.value)
+
+
+def claim(engine: sa.Engine, row_id: int, *, run_id: str | None = None) -> bool:
+    """pending -> sending, committed before the POST. False if the row is no longer pending."""
+    values: dict[str, Any] = {
+        "attempts": outbox.c.attempts + 1,
+        "sending_started_at": utcnow(),
+    }
+    if run_id is not None:
+        values["run_id"] = run_id
+    if _apply(engine, row_id, CLAIM, values):
+        return True
+    _current(engine, row_id)  # raises RowNotFound for a wrong id; a lost race is just False
+    return False
+
+
+def mark_sent(engine: sa.Engine, row_id: int, *, lexware_id: str, sent_at: datetime | None = None) -> None:
+    """sending|unknown -> sent: Lexware answered 2xx, or a reconcile found the document."""
+    if not lexware_id:
+        raise ValueError("lexware_id must not be empty")
+    _transition(engine, row_id, MARK_SENT, {"lexware_id": lexware_id, "sent_at": sent_at or utcnow()})
+
+
+def mark_rejected(engine: sa.Engine, row_id: int, *, reasons: list[dict[str, Any]], error: str) -> None:
+    """sending -> rejected: Lexware refused the document (nothing was created); reasons are field-level."""
+    _transition(engine, row_id, MARK_REJECTED, {"reasons": list(reasons), "last_error": error})
+
+
+def mark_unknown(engine: sa.Engine, row_id: int, *, error: str) -> None:
+    """sending -> unknown: the request may have reached Lexware; reconcile before any re-send."""
+    _transition(engine, row_id, MARK_UNKNOWN, {"last_error": error})
+
+
+def release_to_pending(engine: sa.Engine, row_id: int, *, note: str) -> None:
+    """sending|unknown -> pending: provably not created (reconciled, or a 429 that was never executed).
+
+    A change flagged while the row was frozen is cleared: the old payload was never delivered, so the
+    next stage re-validates the row against the current source instead of reporting it.
+    """
+    _transition(
+        engine,
+        row_id,
+        RELEASE_TO_PENDING,
+        {"last_error": note, "changed_after_send": False, "changed_hash": None},
+    )
+
+
+def orphaned_sending_to_unknown(engine: sa.Engine, *, tenant_id: str, stream: str | None) -> int:
+    """Rows left in ``sending`` by a dead sender become ``unknown``. Call only while holding the org lease.
+
+    With the lease held nobody else can be sending for this organisation, so any ``sending`` row belongs
+    to a sender that died between its write-ahead commit and recording the outcome. ``stream=None``
+    covers every stream of the tenant.
+    """
+    conditions = [outbox.c.tenant_id == tenant_id, outbox.c.state == S.SENDING.value]
+    if stream is not None:
+        conditions.append(outbox.c.stream == stream)
+    with write_transaction(engine) as conn:
+        return conn.execute(
+            sa.update(outbox)
+            .where(*conditions)
+            .values(
+                state=S.UNKNOWN.value,
+                updated_at=utcnow(),
+                last_error="found in 'sending' when the organisation lease was taken: the previous sender "
+                "stopped before recording the outcome; reconcile before any re-send",
+            )
+        ).rowcount
+
+
+# ------------------------------------------------------------------------------------------------ staging
+
+
+@dataclass
+class _Plan:
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    revalidations: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    reverts: list[dict[str, Any]] = field(default_factory=list)
+    counts: StageCounts = field(default_factory=StageCounts)
+
+
+def _validate_doc(doc: StagedDocument) -> None:
+    if not doc.doc_key:
+        raise ValueError("a staged document needs a doc_key")
+    if doc.event_time.tzinfo is None or doc.event_time.utcoffset() is None:
+        raise ValueError(f"{doc.doc_key}: event_time must be timezone-aware, got {doc.event_time.isoformat()}")
+    if doc.is_valid and doc.payload is None:
+        raise ValueError(f"{doc.doc_key}: a valid document needs a payload")
+
+
+def _doc_values(doc: StagedDocument) -> dict[str, Any]:
+    return {
+        "state": (S.PENDING if doc.is_valid else S.INVALID).value,
+        "content_hash": doc.content_hash,
+        "payload": doc.payload,
+        "reasons": [r.as_dict() for r in doc.reasons],
+        "source_ref": doc.source_ref,
+        "event_time": doc.event_time,
+        "group_key": doc.group_key,
+        "sort_key": doc.sort_key,
+        "related": dict(doc.related),
+    }
+
+
+def _plan(existing: dict[str, sa.Row[Any]], docs: dict[str, StagedDocument], run_id: str | None) -> _Plan:
+    """Decide per document what staging does; pure, so a lost race can simply plan again."""
+    plan = _Plan()
+    now = utcnow()
+    for key, doc in docs.items():
+        values = _doc_values(doc)
+        row = existing.get(key)
+        if row is None:
+            plan.inserts.append({**values, "doc_key": key, "staged_at": now, "updated_at": now, "run_id": run_id})
+            if doc.is_valid:
+                plan.counts.new_pending += 1
+            else:
+                plan.counts.new_invalid += 1
+            continue
+        state = DocState(row.state)
+        if state in RESTAGEABLE:
+            if row.content_hash == doc.content_hash:
+                plan.counts.unchanged += 1
+            else:
+                plan.revalidations.append(
+                    {f"b_{k}": v for k, v in values.items()}
+                    | {"b_id": row.id, "b_seen_hash": row.content_hash, "b_run_id": run_id or row.run_id}
+                )
+                plan.counts.revalidated += 1
+        elif row.content_hash == doc.content_hash:
+            if row.changed_after_send:
+                plan.reverts.append({"b_id": row.id, "b_seen_hash": row.content_hash})
+                plan.counts.change_reverted += 1
+            else:
+                plan.counts.unchanged += 1
+        elif row.changed_after_send and row.changed_hash == doc.content_hash:
+            plan.counts.unchanged += 1  # already flagged with this very change
+        else:
+            plan.flags.append({"b_id": row.id, "b_seen_hash": row.content_hash, "b_changed_hash": doc.content_hash})
+            plan.counts.changed_after_send += 1
+    return plan
+
+
+def _state_in(states: Iterable[DocState]) -> sa.ColumnElement[bool]:
+    """``state IN (…)`` with inline constants: expanding IN parameters cannot be used with executemany."""
+    return outbox.c.state.in_([sa.literal_column(f"'{DocState(s).value}'") for s in sorted(states)])
+
+
+def _revalidate_statement() -> sa.Update:
+    c = outbox.c
+    return (
+        sa.update(outbox)
+        .where(
+            c.id == sa.bindparam("b_id"),
+            _state_in(RESTAGEABLE),
+            c.content_hash == sa.bindparam("b_seen_hash"),
+        )
+        .values(
+            state=sa.bindparam("b_state"),
+            content_hash=sa.bindparam("b_content_hash"),
+            payload=sa.bindparam("b_payload", type_=c.payload.type),
+            reasons=sa.bindparam("b_reasons", type_=c.reasons.type),
+            source_ref=sa.bindparam("b_source_ref"),
+            event_time=sa.bindparam("b_event_time", type_=c.event_time.type),
+            group_key=sa.bindparam("b_group_key"),
+            sort_key=sa.bindparam("b_sort_key"),
+            related=sa.bindparam("b_related", type_=c.related.type),
+            run_id=sa.bindparam("b_run_id"),
+            last_error=None,
+            lexware_id=None,
+            changed_after_send=False,
+            changed_hash=None,
+            updated_at=utcnow(),
+        )
+    )
+
+
+def _frozen_statement(**values: Any) -> sa.Update:
+    c = outbox.c
+    return (
+        sa.update(outbox)
+        .where(
+            c.id == sa.bindparam("b_id"),
+            _state_in(FROZEN),
+            c.content_hash == sa.bindparam("b_seen_hash"),
+        )
+        .values(updated_at=utcnow(), **values)
+    )
+
+
+class _LostRace(Exception):
+    pass
+
+
+def _existing(conn: sa.Connection, tenant_id: str, stream: str, keys: Sequence[str]) -> dict[str, sa.Row[Any]]:
+    c = outbox.c
+    columns = (c.id, c.doc_key, c.state, c.content_hash, c.changed_after_send, c.changed_hash, c.run_id)
+    scope = (c.tenant_id == tenant_id, c.stream == stream)
+    if is_postgres(conn):
+        # One array parameter instead of thousands of placeholders (psycopg parses each placeholder).
+        keys_param = sa.bindparam("keys", list(keys), type_=postgresql.ARRAY(sa.String))
+        return {r.doc_key: r for r in conn.execute(sa.select(*columns).where(*scope, c.doc_key == sa.any_(keys_param)))}
+    found: dict[str, sa.Row[Any]] = {}
+    for start in range(0, len(keys), _IN_CHUNK):
+        query = sa.select(*columns).where(*scope, c.doc_key.in_(keys[start : start + _IN_CHUNK]))
+        found.update((r.doc_key, r) for r in conn.execute(query))
+    return found
+
+
+# Columns written when a document is first staged, with their PostgreSQL types (for the COPY path).
+_INSERT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("tenant_id", "text"),
+    ("stream", "text"),
+    ("doc_key", "text"),
+    ("state", "text"),
+    ("content_hash", "text"),
+    ("payload", "json"),
+    ("reasons", "json"),
+    ("source_ref", "text"),
+    ("event_time", "timestamptz"),
+    ("group_key", "text"),
+    ("sort_key", "text"),
+    ("related", "json"),
+    ("staged_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+    ("run_id", "text"),
+)
+_PG_STAGE_TABLE = "lexoffice_stage_in"
+_PG_CREATE_STAGE = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PG_STAGE_TABLE} "
+    f"({', '.join(f'{name} {kind}' for name, kind in _INSERT_COLUMNS)}) ON COMMIT DELETE ROWS"
+)
+_PG_COPY = f"COPY {_PG_STAGE_TABLE} ({', '.join(name for name, _ in _INSERT_COLUMNS)}) FROM STDIN"
+_PG_INSERT = (
+    f"INSERT INTO outbox ({', '.join(name for name, _ in _INSERT_COLUMNS)}) "
+    f"SELECT {', '.join(name for name, _ in _INSERT_COLUMNS)} FROM {_PG_STAGE_TABLE} "
+    "ON CONFLICT (tenant_id, stream, doc_key) DO NOTHING RETURNING doc_key"
+)
+
+
+def _insert_new_postgres(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """COPY the batch into a session-temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING.
+
+    COPY is PostgreSQL's bulk path (no placeholders, no per-row statements); it runs on the same
+    connection and inside the same transaction as the rest of the batch.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_PG_CREATE_STAGE)
+        with cursor.copy(_PG_COPY) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        json.dumps(row[name]) if kind == "json" and row[name] is not None else row[name]
+                        for name, kind in _INSERT_COLUMNS
+                    ]
+                )
+        cursor.execute(_PG_INSERT)
+        return len(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _insert_new(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert new rows, skipping keys a concurrent stager inserted first; return how many were inserted."""
+    if is_postgres(conn):
+        return _insert_new_postgres(conn, rows)
+    statement = (
+        dialect_insert(conn, outbox)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "stream", "doc_key"])
+        .returning(outbox.c.doc_key)
+    )
+    return len(conn.execute(statement, rows).all())
+
+
+def _execute_plan(conn: sa.Connection, tenant_id: str, stream: str, plan: _Plan) -> None:
+    """Write the plan; raise _LostRace (rolling the batch back) if any row changed under us."""
+    if plan.inserts:
+        rows = [{**r, "tenant_id": tenant_id, "stream": stream} for r in plan.inserts]
+        if _insert_new(conn, rows) != len(rows):
+            raise _LostRace
+    for statement, params in (
+        (_revalidate_statement(), plan.revalidations),
+        (_frozen_statement(changed_after_send=True, changed_hash=sa.bindparam("b_changed_hash")), plan.flags),
+        (_frozen_statement(changed_after_send=False, changed_hash=None), plan.reverts),
+    ):
+        if params and conn.execute(statement, params).rowcount != len(params):
+            raise _LostRace
+
+
+def _stage_batch(
+    engine: sa.Engine, tenant_id: str, stream: str, docs: dict[str, StagedDocument], run_id: str | None
+) -> StageCounts:
+    keys = list(docs)
+    for _ in range(_MAX_STAGE_ATTEMPTS):
+        try:
+            with write_transaction(engine) as conn:
+                plan = _plan(_existing(conn, tenant_id, stream, keys), docs, run_id)
+                _execute_plan(conn, tenant_id, stream, plan)
+            return plan.counts
+        except _LostRace:
+            continue  # a concurrent claim or stage changed a row: the batch rolled back; plan again
+    raise StageConflict(
+        f"staging {len(keys)} documents of tenant {tenant_id!r}/{stream} lost {_MAX_STAGE_ATTEMPTS} races in a row"
+    )
+
+
+def _batches(docs: Iterable[StagedDocument], size: int) -> Iterator[dict[str, StagedDocument]]:
+    iterator = iter(docs)
+    while batch := list(islice(iterator, size)):
+        by_key: dict[str, StagedDocument] = {}
+        for doc in batch:
+            _validate_doc(doc)
+            by_key[doc.doc_key] = doc  # the last occurrence of a key wins
+        yield by_key
+
+
+def _require_tenant(engine: sa.Engine, tenant_id: str) -> None:
+    with read_transaction(engine) as conn:
+        if conn.execute(sa.select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id)).first() is None:
+            raise TenantNotFound(tenant_id)
+
+
+def stage(
+    engine: sa.Engine,
+    *,
+    tenant_id: str,
+    stream: str,
+    docs: Iterable[StagedDocument],
+    run_id: str | None = None,
+    batch_size: int = DEFAULT_STAGE_BATCH,
+) -> StageCounts:
+    """Upsert validated documents into the outbox, idempotently, in batches.
+
+    new -> pending/invalid; same hash -> unchanged (nothing written); changed and re-stageable
+    (invalid/pending/rejected) -> payload, reasons and state replaced; changed and sending/sent/unknown ->
+    flagged ``changed_after_send`` with the new hash in ``changed_hash``, never re-sent.
+    Each batch is one transaction; a batch that loses a race with a concurrent claim is planned again.
+    """
+    stream = str(stream)
+    _require_tenant(engine, tenant_id)
+    counts = StageCounts()
+    for batch in _batches(docs, batch_size):
+        counts.add(_stage_batch(engine, tenant_id, stream, batch, run_id))
+    return counts
+
+
+# -------------------------------------------------------------------------------------------------- reads
+
+
+def _filters(
+    tenant_id: str, stream: str, states: Iterable[DocState | str] | None, changed_after_send: bool | None
+) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [outbox.c.tenant_id == tenant_id, outbox.c.stream == str(stream)]
+    if states is not None:
+        values = [DocState(s).value for s in states]
+        # "= :state" for one state, so every database sees the equality it can seek an index with
+        if len(values) == 1:
+            conditions.append(outbox.c.state == values[0])
+        else:
+            conditions.append(outbox.c.state.in_(values))  # an empty list matches nothing
+    if changed_after_send is not None:
+        conditions.append(outbox.c.changed_after_send.is_(changed_after_send))
+    return conditions
+
+
+def _delivery_order(row: OutboxRow) -> tuple[str, str, int]:
+    return (row.group_key or "", row.sort_key, row.id)
+
+
+def get_row(engine: sa.Engine, row_id: int) -> OutboxRow:
+    with read_transaction(engine) as conn:
+        row = conn.execute(sa.select(outbox).where(outbox.c.id == row_id)).first()
+    if row is None:
+        raise RowNotFound(f"outbox row {row_id} does not exist")
+    return OutboxRow.from_db(row)
+
+
+def rows(
+    engine: sa.Engine,
+    *,
+    tenant_id: str,
+    stream: str,
+    states: Iterable[DocState | str] | None = None,
+    doc_keys: Sequence[str] | None = None,
+    order_by_sort_key: bool = False,
+    changed_after_send: bool | None = None,
+) -> list[OutboxRow]:
+    """Rows of one tenant and stream, by id, or in delivery order (group_key, sort_key, id)."""
+    conditions = _filters(tenant_id, stream, states, changed_after_send)
+    result: list[OutboxRow] = []
+    with read_transaction(engine) as conn:
+        if doc_keys is None:
+            result = [OutboxRow.from_db(r) for r in conn.execute(sa.select(outbox).where(*conditions))]
+        else:
+            keys = list(dict.fromkeys(doc_keys))
+            for start in range(0, len(keys), _IN_CHUNK):
+                query = sa.select(outbox).where(*conditions, outbox.c.doc_key.in_(keys[start : start + _IN_CHUNK]))
+                result.extend(OutboxRow.from_db(r) for r in conn.execute(query))
+    # Sorted here, not in SQL, so the order is the same on SQLite and on any PostgreSQL collation.
+    result.sort(key=_delivery_order if order_by_sort_key else (lambda r: r.id))
+    return result
+
+
+def iter_rows(
+    engine: sa.Engine,
+    *,
+    tenant_id: str,
+    stream: str,
+    states: Iterable[DocState | str] | None = None,
+    order_by_sort_key: bool = False,
+    changed_after_send: bool | None = None,
+    chunk_size: int = 1000,
+) -> Iterator[OutboxRow]:
+    """Like ``rows`` for large sets: keyset pages, each its own short read transaction.
+
+    Rows come one state at a time (in the order of ``states``; all states in DocState order if None),
+    within a state by id or in delivery order, so every page is a range scan of an index instead of a
+    sort of the whole set. No transaction stays open while the caller works (a sender may spend hours
+    between pages), and rows that leave a state meanwhile are not returned by later pages.
+    """
+    for state in dict.fromkeys(DocState(s) for s in (DocState if states is None else states)):
+        yield from _iter_state(engine, tenant_id, stream, state, order_by_sort_key, changed_after_send, chunk_size)
+
+
+def _iter_state(
+    engine: sa.Engine,
+    tenant_id: str,
+    stream: str,
+    state: DocState,
+    order_by_sort_key: bool,
+    changed_after_send: bool | None,
+    chunk_size: int,
+) -> Iterator[OutboxRow]:
+    conditions = _filters(tenant_id, stream, [state], changed_after_send)
+    order = [DELIVERY_GROUP, outbox.c.sort_key, outbox.c.id] if order_by_sort_key else [outbox.c.id]
+    after: sa.ColumnElement[bool] | None = None
+    while True:
+        query = sa.select(outbox).where(*conditions).order_by(*order).limit(chunk_size)
+        if after is not None:
+            query = query.where(after)
+        with read_transaction(engine) as conn:
+            page = [OutboxRow.from_db(r) for r in conn.execute(query)]
+        yield from page
+        if len(page) < chunk_size:
+            return
+        tail = page[-1]
+        if order_by_sort_key:
+            after = sa.tuple_(*order) > sa.tuple_(sa.literal(tail.group_key or ""), sa.literal(tail.sort_key),
+                                                  sa.literal(tail.id))
+        else:
+            after = outbox.c.id > tail.id
+
+
+def counts(engine: sa.Engine, *, tenant_id: str, stream: str) -> dict[str, int]:
+    """Rows per state (every state present, zero if none) plus ``changed_after_send``."""
+    result = {s.value: 0 for s in DocState}
+    with read_transaction(engine) as conn:
+        for state, n in conn.execute(
+            sa.select(outbox.c.state, sa.func.count())
+            .where(*_filters(tenant_id, stream, None, None))
+            .group_by(outbox.c.state)
+        ):
+            result[state] = int(n)
+        result["changed_after_send"] = int(
+            conn.execute(
+                sa.select(sa.func.count()).where(*_filters(tenant_id, stream, None, True))
+            ).scalar_one()
+        )
+    return result

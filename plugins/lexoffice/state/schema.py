@@ -1,0 +1,222 @@
+"""All tables of the state database, in SQLAlchemy Core, portable between SQLite and PostgreSQL.
+
+The state database is the only truth about what was sent to Lexware Office, so the schema carries the
+guarantees it can: one outbox row per (tenant, stream, document), a CHECK on the document state, at most
+one open connection period per tenant, foreign keys from everything tenant-owned to its tenant.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+import sqlalchemy as sa
+
+# Predictable constraint names make errors readable and future migrations possible.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the database stores.
+
+    SQLite has no timezone-aware type (SQLAlchemy stores naive text there), PostgreSQL returns the
+    session's zone; both come back as UTC here, and naive datetimes are refused on the way in, because a
+    naive value is ambiguous and the outbox's timestamps decide what was sent when.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+DOC_STATES = ("invalid", "pending", "sending", "sent", "rejected", "unknown")
+MAPPING_STATES = ("creating", "created", "unknown")
+AUTH_MODES = ("api_key", "oauth")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _tenant_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("tenants.tenant_id", ondelete="RESTRICT")
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("lexoffice_conn_id", sa.String(250), nullable=False),
+    sa.Column("invoice_company_id", sa.String(100)),
+    sa.Column("bank_company_id", sa.String(100)),
+    sa.Column("export_since", sa.Date),
+    sa.Column("organization_id", sa.String(100)),
+    sa.Column("auth_mode", sa.String(16), nullable=False),
+    sa.Column("connected", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_in("auth_mode", AUTH_MODES), name="auth_mode"),
+)
+
+connection_periods = sa.Table(
+    "connection_periods",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), _tenant_fk(), nullable=False),
+    sa.Column("organization_id", sa.String(100), nullable=False),
+    sa.Column("connected_at", UtcDateTime, nullable=False),
+    sa.Column("disconnected_at", UtcDateTime),
+    sa.CheckConstraint("disconnected_at IS NULL OR disconnected_at >= connected_at", name="order"),
+    sa.Index("ix_connection_periods_tenant", "tenant_id", "connected_at"),
+    # At most one open period per tenant (partial unique index; both databases support it).
+    sa.Index(
+        "uq_connection_periods_open",
+        "tenant_id",
+        unique=True,
+        sqlite_where=sa.text("disconnected_at IS NULL"),
+        postgresql_where=sa.text("disconnected_at IS NULL"),
+    ),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), _tenant_fk(), nullable=False),
+    sa.Column("stream", sa.String(32), nullable=False),
+    sa.Column("doc_key", sa.String(200), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("content_hash", sa.String(128), nullable=False),
+    sa.Column("payload", sa.JSON(none_as_null=True)),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("source_ref", sa.Text, nullable=False),
+    sa.Column("event_time", UtcDateTime, nullable=False),
+    sa.Column("group_key", sa.String(200)),
+    sa.Column("sort_key", sa.String(200), nullable=False, server_default=""),
+    sa.Column("related", sa.JSON, nullable=False),
+    sa.Column("lexware_id", sa.String(100)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sending_started_at", UtcDateTime),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Column("last_error", sa.Text),
+    # A source change after the row left the re-stageable states: reported, never re-sent.
+    sa.Column("changed_after_send", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("changed_hash", sa.String(128)),
+    sa.Column("staged_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("run_id", sa.String(250)),
+    sa.UniqueConstraint("tenant_id", "stream", "doc_key"),
+    sa.CheckConstraint(_in("state", DOC_STATES), name="state"),
+    # Rows of one state in id order: state filters, counts, and outbox.iter_rows' keyset pages.
+    sa.Index("ix_outbox_state_order", "tenant_id", "stream", "state", "id"),
+)
+# Rows of one state in delivery order: group, then sort key (group_key may be NULL). Queries must spell
+# the expression exactly like this (a literal '', not a bound parameter) or no database matches the index.
+DELIVERY_GROUP = sa.func.coalesce(outbox.c.group_key, sa.literal_column("''"))
+sa.Index(
+    "ix_outbox_delivery_order",
+    outbox.c.tenant_id,
+    outbox.c.stream,
+    outbox.c.state,
+    DELIVERY_GROUP,
+    outbox.c.sort_key,
+    outbox.c.id,
+)
+
+
+def _mapping_table(name: str, key_column: str, id_column: str) -> sa.Table:
+    """contact_map and account_map share one shape: a write-ahead record of a Lexware POST."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("tenant_id", sa.String(64), _tenant_fk(), primary_key=True),
+        sa.Column(key_column, sa.String(200), primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column(id_column, sa.String(100)),
+        sa.Column("content_hash", sa.String(128)),  # of the POST body, to notice a changed customer
+        sa.Column("attempts", sa.Integer, nullable=False, default=1),
+        sa.Column("last_error", sa.Text),
+        sa.Column("claimed_at", UtcDateTime, nullable=False),
+        sa.Column("created_at", UtcDateTime),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+        sa.CheckConstraint(_in("state", MAPPING_STATES), name="state"),
+        sa.CheckConstraint(f"state <> 'created' OR {id_column} IS NOT NULL", name="created_has_id"),
+    )
+
+
+contact_map = _mapping_table("contact_map", "customer_key", "lexware_contact_id")
+account_map = _mapping_table("account_map", "iban", "financial_account_id")
+
+oauth_tokens = sa.Table(
+    "oauth_tokens",
+    metadata,
+    sa.Column("key", sa.String(250), primary_key=True),
+    # Fernet token over the whole record (refresh token, access token, expiry): nothing readable at rest.
+    sa.Column("ciphertext", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("holder", sa.String(250), nullable=False),
+    # Unique per Lease object, so two holders that pass the same display name still exclude each other.
+    sa.Column("token", sa.String(64), nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("acquired_at", UtcDateTime, nullable=False),
+    sa.Column("renewed_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+rate_slots = sa.Table(
+    "rate_slots",
+    metadata,
+    sa.Column("key", sa.String(250), primary_key=True),
+    # Epoch seconds (database clock on PostgreSQL) before which no further request for `key` may start.
+    sa.Column("next_at", sa.Double, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("stream", sa.String(32), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("message", sa.Text, nullable=False, default=""),
+    sa.UniqueConstraint("run_id", "tenant_id", "stream"),
+    sa.Index("ix_runs_tenant_stream_started", "tenant_id", "stream", "started_at"),
+)
+

@@ -1,0 +1,172 @@
+"""The organisation lease (one sender per organisation) and the cross-process rate limiter."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from lexoffice.client.throttle import RateLimiter
+from lexoffice.state.locks import DbRateLimiter, LeaseBusy, LeaseLost, OrganisationLease
+from tests.state import workers
+
+
+def _lease(engine: sa.Engine, holder: str = "run-1@host:1", **kwargs: float) -> OrganisationLease:
+    return OrganisationLease(engine, org_key="org-1", holder=holder, **kwargs)  # type: ignore[arg-type]
+
+
+def test_one_holder_at_a_time(engine: sa.Engine) -> None:
+    first, second = _lease(engine), _lease(engine, holder="run-2@host:2")
+    assert first.acquire()
+    assert not second.acquire()
+    started = time.monotonic()
+    assert not second.acquire(wait_seconds=0.3)
+    assert time.monotonic() - started >= 0.3
+    assert OrganisationLease(engine, org_key="org-2", holder="x").acquire()  # other organisations are free
+    first.release()
+    assert second.acquire()
+    assert not first.acquire()
+    info = second.current()
+    assert info is not None and info.holder == "run-2@host:2" and info.expires_at > info.acquired_at
+
+
+def test_same_display_name_still_excludes(engine: sa.Engine) -> None:
+    assert _lease(engine, holder="manual").acquire()
+    assert not _lease(engine, holder="manual").acquire()
+
+
+def test_waiting_acquire_gets_a_released_lease(engine: sa.Engine) -> None:
+    first, second = _lease(engine), _lease(engine, holder="waiter", poll_seconds=0.02)
+    assert first.acquire()
+    timer = threading.Timer(0.2, first.release)
+    timer.start()
+    try:
+        assert second.acquire(wait_seconds=10)
+    finally:
+        timer.cancel()
+
+
+def test_context_manager(engine: sa.Engine) -> None:
+    with _lease(engine) as held:
+        assert held.held
+        with pytest.raises(LeaseBusy, match="held by 'run-1@host:1' until"):
+            with _lease(engine, holder="intruder"):
+                pytest.fail("two holders")
+    assert _lease(engine, holder="next").acquire()
+
+
+def test_expired_lease_is_taken_over_and_the_old_holder_learns_it(engine: sa.Engine) -> None:
+    old = _lease(engine, ttl_seconds=0.4)
+    assert old.acquire()
+    generation = old.generation
+    new = _lease(engine, holder="successor", poll_seconds=0.02)
+    assert not new.acquire()
+    started = time.monotonic()
+    assert new.acquire(wait_seconds=10)
+    assert time.monotonic() - started >= 0.2
+    assert new.generation == (generation or 0) + 1
+
+    with pytest.raises(LeaseLost, match="now held by 'successor'"):
+        old.renew()
+    assert not old.held
+    with pytest.raises(LeaseLost):
+        old.renew_if_due()
+    old.release()  # releasing a lost lease must not free the successor's
+    assert not _lease(engine, holder="third").acquire()
+
+
+def test_renew_keeps_the_lease(engine: sa.Engine) -> None:
+    holder = _lease(engine, ttl_seconds=0.6)
+    assert holder.acquire()
+    for _ in range(4):
+        time.sleep(0.25)
+        holder.renew()
+        assert not _lease(engine, holder="challenger").acquire()
+    holder.release()
+
+
+def test_renew_if_due_only_renews_after_a_third_of_the_ttl(engine: sa.Engine) -> None:
+    holder = _lease(engine, ttl_seconds=0.9)
+    assert holder.acquire()
+    first = holder.current()
+    holder.renew_if_due()
+    assert holder.current() == first  # too early: nothing written
+    time.sleep(0.35)
+    holder.renew_if_due()
+    renewed = holder.current()
+    assert renewed is not None and first is not None and renewed.expires_at > first.expires_at
+
+
+def test_lease_of_a_killed_holder_is_taken_over_after_the_ttl(db_url: str, engine: sa.Engine) -> None:
+    ready = workers.CONTEXT.Event()
+    doomed = workers.CONTEXT.Process(target=workers.take_lease_and_wait, args=(db_url, "org-1", 1.0, ready))
+    doomed.start()
+    try:
+        assert ready.wait(timeout=60)
+        os.kill(doomed.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        doomed.join(timeout=30)
+        killed_at = time.monotonic()
+        successor = _lease(engine, holder="successor", poll_seconds=0.05)
+        assert not successor.acquire()
+        assert successor.acquire(wait_seconds=15)
+        assert time.monotonic() - killed_at < 10
+    finally:
+        if doomed.is_alive():
+            doomed.kill()
+
+
+def test_processes_never_hold_the_lease_together(db_url: str, engine: sa.Engine) -> None:
+    results = workers.run_all(workers.hold_lease, [(db_url, "org-1", 5, 0.03)] * 2)
+    intervals = sorted(i for r in results for i in r)
+    assert len(intervals) == 10
+    for (_, left), (entered, _) in itertools.pairwise(intervals):
+        assert entered >= left
+
+
+def test_rate_limiter_reserves_spaced_slots(engine: sa.Engine) -> None:
+    limiter = DbRateLimiter(engine, rate_per_second=2.0)
+    assert isinstance(limiter, RateLimiter)
+    assert limiter.interval == pytest.approx(0.55)
+    delays: list[float] = []
+    lock = threading.Lock()
+
+    def reserve_many() -> None:
+        for _ in range(5):
+            delay = limiter.reserve("org-1")
+            with lock:
+                delays.append(time.monotonic() + delay)
+
+    threads = [threading.Thread(target=reserve_many) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    slots = sorted(delays)
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    # Slots are computed from one clock and reserved one after another: spaced by the interval, give or
+    # take the time between a reservation and our reading of the local clock.
+    assert len(slots) == 15 and min(gaps) >= 0.55 - 0.05, gaps
+    assert limiter.reserve("org-2") == 0.0  # another organisation has its own schedule
+
+
+def test_rate_limiter_validates() -> None:
+    with pytest.raises(ValueError):
+        DbRateLimiter(sa.create_engine("sqlite://"), rate_per_second=0)
+    with pytest.raises(ValueError):
+        DbRateLimiter(sa.create_engine("sqlite://"), margin_seconds=-1)
+
+
+def test_two_processes_share_one_rate(db_url: str, engine: sa.Engine) -> None:
+    rate = 4.0
+    results = workers.run_all(workers.acquire_slots, [(db_url, "org-1", 10, rate)] * 2)
+    released = sorted(t for r in results for t in r)
+    gaps = [b - a for a, b in itertools.pairwise(released)]
+    assert len(released) == 20
+    # Each release is at its slot plus scheduling noise: allow a little of it, never a second request early.
+    assert min(gaps) >= 1 / rate - 0.06, gaps
+    assert released[-1] - released[0] >= 19 / rate - 0.06

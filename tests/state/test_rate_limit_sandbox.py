@@ -1,0 +1,38 @@
+"""Two processes, one Lexware organisation: the shared DbRateLimiter keeps both under Lexware's limit.
+
+Real parts only: the sandbox over HTTP on 127.0.0.1 (its token bucket answers 429 like Lexware), the real
+client, a real PostgreSQL server, and two OS processes.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import pytest
+
+from lexoffice.state import make_engine
+from lexoffice.state.db import init_db
+from tests.state import workers
+from tests.support.sandbox_server import SandboxServer
+
+
+def _max_in_any_window(times: list[float], window: float) -> int:
+    ordered = sorted(times)
+    return max(bisect.bisect_left(ordered, t + window) - i for i, t in enumerate(ordered))
+
+
+@pytest.mark.postgres
+def test_two_processes_never_exceed_two_requests_per_second(sandbox: SandboxServer, postgres_url: str) -> None:
+    org = sandbox.admin("POST", "/organizations", json={"company_name": "Takt & Söhne GmbH"})
+    engine = make_engine(postgres_url)
+    init_db(engine)
+    engine.dispose()
+    args = (postgres_url, sandbox.base_url, org["api_key"], org["organization_id"], 10)
+
+    names = workers.run_all(workers.profile_calls, [args, args], timeout=120)
+
+    assert names == [["Takt & Söhne GmbH"] * 10] * 2
+    log = sandbox.admin("GET", f"/organizations/{org['organization_id']}/requests")
+    assert [r["status"] for r in log] == [200] * 20  # every request executed, none refused with 429
+    times = [r["t"] for r in log]
+    assert _max_in_any_window(times, 1.0) <= 2, sorted(times)
