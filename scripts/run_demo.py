@@ -14,18 +14,21 @@ import sys
 import time
 from pathlib import Path
 
+import re
+
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = Path(os.environ.get("LEXOFFICE_DEMO_DIR", ROOT / ".demo"))
 BIN = Path(sys.executable).parent
 FROM, TO = "2026-10-01", "2026-10-31"
+REPORT_LINE = re.compile(r"\[info\s*\]\s+(.*?)\s+\[lexoffice\.tasks\]")
 TENANTS = [
-    # tenant id, name, sandbox organisation id, demo API key (sandbox only), source company id
+    # tenant id, name, sandbox organisation id, demo API key (sandbox only), field-service and bank company ids
     ("nordschutz", "Nordschutz Schädlingsbekämpfung GmbH", "0b6a4f7e-6a55-4e8e-9c33-2f3c1d1e0001",
-     "demo-key-nordschutz", "1"),
+     "demo-key-nordschutz", "C001", "B001"),
     ("rheinpflege", "Rheinpflege Facility GmbH & Co. KG", "0b6a4f7e-6a55-4e8e-9c33-2f3c1d1e0002",
-     "demo-key-rheinpflege", "2"),
+     "demo-key-rheinpflege", "C002", "B002"),
 ]
 
 
@@ -64,7 +67,7 @@ def main() -> int:
         "AIRFLOW_CONN_LEXOFFICE_FIELDSERVICE": json.dumps({"conn_type": "sqlite", "host": str(DEMO / "fieldservice.db")}),
         "AIRFLOW_CONN_LEXOFFICE_BANK": json.dumps({"conn_type": "sqlite", "host": str(DEMO / "bank.db")}),
     })
-    for tenant_id, _, _, key, _ in TENANTS:
+    for tenant_id, _, _, key, *_ in TENANTS:
         env[f"AIRFLOW_CONN_LEXOFFICE_{tenant_id.upper()}"] = json.dumps(
             {"conn_type": "lexoffice", "host": base, "password": key})
 
@@ -82,7 +85,7 @@ def main() -> int:
         else:
             raise SystemExit("the sandbox did not start")
         known = requests.get(f"{base}/_admin/stats", timeout=5).json().get("organizations", {})
-        for tenant_id, name, org_id, key, _ in TENANTS:
+        for tenant_id, name, org_id, key, *_ in TENANTS:
             if org_id not in known:
                 requests.post(f"{base}/_admin/organizations", timeout=5, json={
                     "organization_id": org_id, "company_name": name, "api_key": key}).raise_for_status()
@@ -90,15 +93,16 @@ def main() -> int:
         if not (DEMO / "fieldservice.db").exists():
             say("generating demo source data (deterministic, seed 42)")
             run([str(BIN / "python"), "-m", "demo", "--fieldservice-url", f"sqlite:///{DEMO / 'fieldservice.db'}",
-                 "--bank-url", f"sqlite:///{DEMO / 'bank.db'}", "--seed", "42", "--scale", "small"], env)
+                 "--bank-url", f"sqlite:///{DEMO / 'bank.db'}", "--seed", "42", "--scale", "small", "--start", FROM, "--days", "30"], env)
 
         say("preparing the Airflow metadata database (first time takes ~10 s)")
         run([str(BIN / "airflow"), "db", "migrate"], env, quiet=True)
 
         say("registering and connecting the tenants")
-        for tenant_id, name, _, _, company in TENANTS:
-            run([str(BIN / "lexoffice"), "tenant", "add", tenant_id, "--name", name,
-                 "--conn-id", f"lexoffice_{tenant_id}", "--invoice-company", company, "--bank-company", company], env)
+        for tenant_id, name, _, _, invoice_company, bank_company in TENANTS:
+            run([str(BIN / "lexoffice"), "tenant", "add", tenant_id, "--name", name, "--conn-id",
+                 f"lexoffice_{tenant_id}", "--invoice-company", invoice_company, "--bank-company", bank_company,
+                 "--export-since", FROM], env)
             run([str(BIN / "lexoffice"), "tenant", "connect", tenant_id, "--export-since", FROM], env)
 
         conf = json.dumps({"from_date": FROM, "to_date": TO})
@@ -107,14 +111,16 @@ def main() -> int:
             result = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, "-c", conf], env=env, cwd=ROOT,
                                     capture_output=True, text=True)
             (DEMO / f"{dag_id}.log").write_text(result.stdout + result.stderr)
-            report_lines = [ln for ln in (result.stdout + result.stderr).splitlines()
-                            if "Lexware Office report" in ln or " · " in ln or "need attention" in ln]
-            for line in report_lines[-12:]:
-                print("   ", line.split(" - ")[-1].strip())
+            print(f"    run {'succeeded' if result.returncode == 0 else 'ended failed (see the report)'}")
+            for line in (result.stdout + result.stderr).splitlines():
+                found = REPORT_LINE.search(line)
+                if found and ("report for tenant" in line or " · " in line or "BLOCKED" in line
+                              or "this run:" in line or "need attention" in line):
+                    print("   ", found.group(1))
             print(f"    full log: {DEMO / (dag_id + '.log')}")
 
-        say("report (also: .venv/bin/lexoffice --state-url sqlite:///.demo/state.db report)")
-        run([str(BIN / "lexoffice"), "report"], env)
+        say("report: the first documents (all of them: .venv/bin/lexoffice --state-url sqlite:///.demo/state.db report)")
+        run([str(BIN / "lexoffice"), "report", "--limit", "12"], env)
         stats = requests.get(f"{base}/_admin/stats", timeout=5).json()
         say(f"the sandbox now holds: {json.dumps(stats['organizations'], indent=None)}")
         say("run ./scripts/demo.sh again: nothing is sent twice")

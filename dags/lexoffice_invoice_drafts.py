@@ -1,0 +1,27 @@
+"""Airflow DAG: invoice drafts from the field-service system into Lexware Office, as drafts, exactly once."""
+
+from lexoffice.connections import FIELDSERVICE_CONN_ID
+from lexoffice.dag_factory import build_dag
+
+DOC_MD = """
+### Invoice drafts → Lexware Office
+
+Every night (03:00 Europe/Berlin) this DAG reads the invoice drafts created or changed in the run's data
+interval (from a completed work order, from a contract, or by hand), validates them, and creates them in each
+tenant's Lexware Office organisation **as drafts**: the accountant checks and sends them there.
+
+* **Per tenant:** `stage` (extract, validate, record in the outbox) → `deliver` (preflight, reconcile, send) →
+  `report` (counts, every failure with its reason, "Datum senden").
+* **Manual trigger:** choose a *tenant*, optionally *documents* (draft ids) to send just those, *dry run* to see
+  what would be sent, and *from/to dates* for runs without a data interval.
+* **Never twice:** the outbox in the state database is the only truth about what was sent; re-running any task,
+  run or backfill sends nothing twice. `lexoffice report` shows every draft's state.
+"""
+
+dag = build_dag(
+    dag_id="lexoffice_invoice_drafts",
+    stream="invoices",
+    cron="0 3 * * *",
+    source_conn_id=FIELDSERVICE_CONN_ID,
+    doc_md=DOC_MD,
+)

@@ -1,0 +1,314 @@
+"""``lexoffice``: the commands a person runs: set up the state database, manage tenants and their connection
+(connect with an API key or OAuth, disconnect, reconnect), move export-since forward, and read the report."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import os
+import secrets
+import sys
+import threading
+import webbrowser
+from collections.abc import Sequence
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pendulum
+
+log = logging.getLogger("lexoffice.cli")
+
+
+# -- state database ----------------------------------------------------------------------------------------------
+def _state_engine(args: argparse.Namespace) -> Any:
+    from lexoffice.state.db import init_db, make_engine
+
+    url = args.state_url or os.environ.get("LEXOFFICE_STATE_URL")
+    if url:
+        engine = make_engine(url)
+        init_db(engine)
+        return engine
+    from lexoffice import connections
+
+    return connections.state_engine()
+
+
+# -- OAuth callback ----------------------------------------------------------------------------------------------
+class OAuthCallback:
+    """A one-shot local HTTP server that receives Lexware's redirect and checks ``state`` (CSRF protection)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.expected_state = secrets.token_urlsafe(24)
+        self.code: str | None = None
+        self._done = threading.Event()
+        callback = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                query = parse_qs(urlparse(self.path).query)
+                state = (query.get("state") or [""])[0]
+                code = (query.get("code") or [""])[0]
+                if urlparse(self.path).path != "/callback":
+                    self._answer(404, "Not found")
+                elif not state or not secrets.compare_digest(state, callback.expected_state):
+                    self._answer(400, "Ungültiger oder fehlender state-Parameter: die Anmeldung wurde abgelehnt. "
+                                      "(Invalid or missing state: the authorisation was refused.)")
+                elif not code:
+                    self._answer(400, "Kein Autorisierungscode erhalten. (No authorisation code received.)")
+                else:
+                    callback.code = code
+                    self._answer(200, "Erfolgreich mit Lexware Office verbunden. Sie können dieses Fenster "
+                                      "schließen. (Connected; you may close this window.)")
+                    callback._done.set()
+
+            def _answer(self, status: int, text: str) -> None:
+                body = f"<html><body><p>{html.escape(text)}</p></body></html>".encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep codes out of logs
+                return
+
+        self.server = HTTPServer(("127.0.0.1", port), Handler)
+        self.redirect_uri = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float) -> str:
+        try:
+            if not self._done.wait(timeout):
+                raise SystemExit(f"no authorisation arrived within {timeout:.0f} s; run the command again")
+            assert self.code is not None
+            return self.code
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _hook_conn(conn_id: str) -> Any:
+    from lexoffice.hooks import LexofficeHook
+
+    return LexofficeHook.get_connection(conn_id)
+
+
+def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, timeout: float,
+                  on_authorize_url: Any = None) -> None:
+    """Send the person to Lexware's consent page ("Zugriff erlauben"), take the code, store the tokens."""
+    from lexoffice.client import default_oauth_urls, exchange_code
+    from lexoffice.hooks import api_base_url
+    from lexoffice.state.tokens import DbTokenStore
+
+    conn = _hook_conn(tenant.lexoffice_conn_id)
+    if not conn.login:
+        raise SystemExit(f"connection {tenant.lexoffice_conn_id!r} has no OAuth client id (login); use an API key "
+                         "connection or add the client id and secret")
+    extra = conn.extra_dejson
+    urls = default_oauth_urls(api_base_url(conn.host, conn.port))
+    if extra.get("oauth_token_url"):
+        urls["token"] = extra["oauth_token_url"]
+    callback = OAuthCallback(port)
+    authorize_url = urls["authorize"] + "?" + urlencode({
+        "client_id": conn.login, "redirect_uri": callback.redirect_uri, "response_type": "code",
+        "state": callback.expected_state,
+    })
+    print(f"Open this address, sign in to Lexware Office and click 'Zugriff erlauben':\n  {authorize_url}")
+    if on_authorize_url:
+        on_authorize_url(authorize_url)
+    elif open_browser:
+        webbrowser.open(authorize_url)
+    code = callback.wait(timeout)
+    record = exchange_code(token_url=urls["token"], client_id=conn.login, client_secret=conn.password,
+                           code=code, redirect_uri=callback.redirect_uri)
+    DbTokenStore(engine).save(tenant.lexoffice_conn_id, record)
+    print("Authorisation received; the refresh token is stored encrypted in the state database.")
+
+
+def _profile(engine: Any, tenant: Any) -> dict[str, Any]:
+    from lexoffice.connections import client_factory
+
+    client = client_factory(engine)(tenant)
+    try:
+        return client.get_profile()
+    finally:
+        client.close()
+
+
+# -- commands ----------------------------------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> int:
+    _state_engine(args)
+    print("state database ready")
+    return 0
+
+
+def cmd_tenant_add(args: argparse.Namespace) -> int:
+    from lexoffice.state import tenants
+
+    engine = _state_engine(args)
+    tenant = tenants.add_tenant(
+        engine, tenant_id=args.tenant_id, name=args.name or args.tenant_id, lexoffice_conn_id=args.conn_id,
+        invoice_company_id=args.invoice_company, bank_company_id=args.bank_company,
+        export_since=date.fromisoformat(args.export_since) if args.export_since else None,
+        auth_mode="oauth" if args.oauth else "api_key",
+    )
+    print(f"tenant {tenant.tenant_id} ({tenant.name}) uses connection {tenant.lexoffice_conn_id}; "
+          f"connect it with `lexoffice tenant connect {tenant.tenant_id}`")
+    return 0
+
+
+def cmd_tenant_list(args: argparse.Namespace) -> int:
+    from lexoffice.report import format_table
+    from lexoffice.state import tenants
+
+    rows = [{
+        "tenant": t.tenant_id, "name": t.name, "connection": t.lexoffice_conn_id, "auth": t.auth_mode,
+        "connected": "yes" if t.connected else "no", "organisation": t.organization_id or "",
+        "export_since": t.export_since or "", "invoices": t.invoice_company_id or "",
+        "transactions": t.bank_company_id or "",
+    } for t in tenants.list_tenants(_state_engine(args))]
+    cols = ["tenant", "name", "connection", "auth", "connected", "organisation", "export_since", "invoices",
+            "transactions"]
+    print(format_table(rows, cols) if rows else "no tenants yet; add one with `lexoffice tenant add`")
+    return 0
+
+
+def cmd_tenant_connect(args: argparse.Namespace) -> int:
+    from lexoffice.state import tenants
+
+    engine = _state_engine(args)
+    tenant = tenants.get_tenant(engine, args.tenant_id)
+    if tenant.auth_mode == "oauth":
+        oauth_connect(engine, tenant, port=args.port, open_browser=not args.no_browser, timeout=args.timeout)
+    profile = _profile(engine, tenant)
+    tenant = tenants.record_connect(
+        engine, tenant.tenant_id, organization_id=profile["organizationId"], at=pendulum.now("UTC"),
+        export_since=date.fromisoformat(args.export_since) if args.export_since else None,
+    )
+    print(f"tenant {tenant.tenant_id} connected to {profile.get('companyName')!r} "
+          f"(organisation {profile['organizationId']}); export since {tenant.export_since}")
+    return 0
+
+
+def cmd_tenant_disconnect(args: argparse.Namespace) -> int:
+    from lexoffice.state import tenants
+
+    engine = _state_engine(args)
+    tenant = tenants.get_tenant(engine, args.tenant_id)
+    if tenant.auth_mode == "oauth":
+        from lexoffice.client import default_oauth_urls, revoke_authorization
+        from lexoffice.hooks import api_base_url
+        from lexoffice.state.tokens import DbTokenStore
+
+        store = DbTokenStore(engine)
+        record = store.load(tenant.lexoffice_conn_id)
+        if record is not None:
+            conn = _hook_conn(tenant.lexoffice_conn_id)
+            revoke_authorization(revoke_url=default_oauth_urls(api_base_url(conn.host, conn.port))["revoke"],
+                                 client_id=conn.login, client_secret=conn.password,
+                                 refresh_token=record.refresh_token)
+            store.delete(tenant.lexoffice_conn_id)
+            print("authorisation revoked at Lexware Office")
+    tenants.record_disconnect(engine, tenant.tenant_id, at=pendulum.now("UTC"))
+    print(f"tenant {tenant.tenant_id} disconnected: runs keep staging but send nothing until "
+          f"`lexoffice tenant reconnect {tenant.tenant_id}`")
+    return 0
+
+
+def cmd_set_export_since(args: argparse.Namespace) -> int:
+    from lexoffice.state import tenants
+
+    tenant = tenants.set_export_since(_state_engine(args), args.tenant_id, date.fromisoformat(args.date))
+    print(f"tenant {tenant.tenant_id}: export since {tenant.export_since}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from lexoffice.report import document_rows, format_table, state_counts, summary_line
+    from lexoffice.state import tenants
+
+    engine = _state_engine(args)
+    streams = [args.stream] if args.stream else ["invoices", "transactions"]
+    rows = document_rows(engine, tenant_ids=[args.tenant] if args.tenant else None, streams=streams,
+                         states=args.state or None, language=args.lang)
+    shown = rows[: args.limit] if args.limit else rows
+    print(format_table(shown) if rows else "no documents yet")
+    if len(shown) < len(rows):
+        print(f"… and {len(rows) - len(shown)} more (without --limit: all)")
+    print()
+    for tenant in tenants.list_tenants(engine):
+        if args.tenant and tenant.tenant_id != args.tenant:
+            continue
+        for stream in streams:
+            print(summary_line(tenant.tenant_id, stream, state_counts(engine, tenant_id=tenant.tenant_id,
+                                                                        stream=stream)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lexoffice", description=__doc__)
+    parser.add_argument("--state-url", help="SQLAlchemy URL of the state database (default: env "
+                        "LEXOFFICE_STATE_URL, else the Airflow connection lexoffice_state)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create the state database tables").set_defaults(func=cmd_init)
+
+    tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
+    add = tenant.add_parser("add", help="add a tenant (idempotent)")
+    add.add_argument("tenant_id")
+    add.add_argument("--name")
+    add.add_argument("--conn-id", required=True, help="Airflow connection (type lexoffice) of this tenant")
+    add.add_argument("--invoice-company", help="company id in the field-service source (enables invoice drafts)")
+    add.add_argument("--bank-company", help="company id in the bank source (enables transactions)")
+    add.add_argument("--export-since", help="YYYY-MM-DD; default: the first connect date")
+    add.add_argument("--oauth", action="store_true", help="the connection is an OAuth client (partner app)")
+    add.set_defaults(func=cmd_tenant_add)
+    tenant.add_parser("list", help="list tenants").set_defaults(func=cmd_tenant_list)
+    for name, helptext in (("connect", "connect (first time: records the organisation and export-since)"),
+                           ("reconnect", "connect again after a disconnect; the gap is delivered by the next run")):
+        p = tenant.add_parser(name, help=helptext)
+        p.add_argument("tenant_id")
+        p.add_argument("--export-since", help="YYYY-MM-DD (first connect only; can never move earlier)")
+        p.add_argument("--port", type=int, default=8976, help="local port for the OAuth callback")
+        p.add_argument("--no-browser", action="store_true", help="print the consent address, don't open it")
+        p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the consent")
+        p.set_defaults(func=cmd_tenant_connect)
+    p = tenant.add_parser("disconnect", help="stop delivery (and revoke an OAuth authorisation)")
+    p.add_argument("tenant_id")
+    p.set_defaults(func=cmd_tenant_disconnect)
+    p = tenant.add_parser("set-export-since", help="move export-since forward (never earlier)")
+    p.add_argument("tenant_id")
+    p.add_argument("date")
+    p.set_defaults(func=cmd_set_export_since)
+
+    rep = sub.add_parser("report", help="per document: state, Lexware id, Datum senden, reason")
+    rep.add_argument("--tenant")
+    rep.add_argument("--stream", choices=["invoices", "transactions"])
+    rep.add_argument("--state", action="append", choices=["invalid", "pending", "sending", "sent", "rejected",
+                                                           "unknown"])
+    rep.add_argument("--lang", choices=["en", "de"], default="en")
+    rep.add_argument("--limit", type=int, default=0, help="show at most this many documents")
+    rep.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as err:  # a person reads this: one clear line, no traceback, no secrets
+        from lexoffice.state.tenants import ExportSinceError
+
+        known = (ExportSinceError, KeyError, ValueError, LookupError)
+        if isinstance(err, known) or type(err).__module__.startswith("lexoffice"):
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

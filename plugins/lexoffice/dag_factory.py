@@ -1,0 +1,93 @@
+"""Builds the two DAGs (one per stream) from one definition, so both behave the same way.
+
+Per tenant (mapped, labelled with the tenant's name): stage -> deliver -> report. Heavy imports (pandas,
+SQLAlchemy, the client) happen inside the tasks, never at parse time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task, task_group
+
+PARAMS_DOC = {
+    "tenant": "Only this tenant (its id, see `lexoffice tenant list`). Empty: every tenant of this stream.",
+    "document_ids": "Source ids of the documents to send (the 'select drafts and send them to accounting' action). "
+                    "Empty: everything in the run's window.",
+    "dry_run": "Validate and show exactly what would be sent, and send nothing.",
+    "from_date": "First day to read (YYYY-MM-DD), for runs without a data interval or to override it.",
+    "to_date": "Last day to read, inclusive (YYYY-MM-DD). Empty: up to now.",
+}
+
+
+def _params() -> dict[str, Param]:
+    return {
+        "tenant": Param(None, type=["null", "string"], title="Tenant", description=PARAMS_DOC["tenant"]),
+        "document_ids": Param([], type="array", items={"type": "string"}, title="Documents",
+                              description=PARAMS_DOC["document_ids"]),
+        "dry_run": Param(False, type="boolean", title="Dry run", description=PARAMS_DOC["dry_run"]),
+        "from_date": Param(None, type=["null", "string"], format="date", title="From date",
+                           description=PARAMS_DOC["from_date"]),
+        "to_date": Param(None, type=["null", "string"], format="date", title="To date",
+                         description=PARAMS_DOC["to_date"]),
+    }
+
+
+def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_md: str) -> DAG:
+    with DAG(
+        dag_id=dag_id,
+        schedule=CronDataIntervalTimetable(cron, timezone="Europe/Berlin"),
+        catchup=False,
+        max_active_runs=1,
+        params=_params(),
+        doc_md=doc_md,
+        tags=["lexoffice", stream],
+        default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
+    ) as dag:
+
+        @task(task_id="select_tenants", retries=0)
+        def select_tenants() -> list[dict[str, str]]:
+            """Check the params and list the tenants of this stream (refuses invalid params with the reason)."""
+            from lexoffice.tasks import select_tenants as impl
+
+            return impl(stream, get_current_context())
+
+        @task_group(group_id="tenant")
+        def per_tenant(tenant: dict[str, str]) -> None:
+            @task(task_id="stage", map_index_template="{{ tenant_label }}")
+            def stage(tenant: dict[str, str]) -> dict[str, Any]:
+                """Extract the window (or selection) from the source, validate it, record it in the outbox."""
+                from lexoffice.tasks import stage as impl
+
+                context = get_current_context()
+                context["tenant_label"] = tenant["name"]
+                return impl(stream, tenant["tenant_id"], source_conn_id, context)
+
+            @task(task_id="deliver", map_index_template="{{ tenant_label }}")
+            def deliver(tenant: dict[str, str], staged: dict[str, Any]) -> dict[str, Any]:
+                """Send the tenant's pending documents to Lexware Office exactly once (or preview them)."""
+                from lexoffice.tasks import deliver as impl
+
+                context = get_current_context()
+                context["tenant_label"] = tenant["name"]
+                return impl(stream, tenant["tenant_id"], source_conn_id, staged, context)
+
+            @task(task_id="report", map_index_template="{{ tenant_label }}", trigger_rule="all_done", retries=0)
+            def report(tenant: dict[str, str]) -> dict[str, int]:
+                """Counts by state and every failure with its reason; runs even when delivery was blocked, and then
+                fails so that the DAG run fails and alerting fires."""
+                from lexoffice.tasks import report as impl
+
+                context = get_current_context()
+                context["tenant_label"] = tenant["name"]
+                return impl(stream, tenant["tenant_id"], context)
+
+            staged = stage(tenant)
+            delivered = deliver(tenant, staged)
+            delivered >> report(tenant)
+
+        per_tenant.expand(tenant=select_tenants())
+
+    return dag
+

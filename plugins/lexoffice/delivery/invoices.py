@@ -1,0 +1,200 @@
+"""Deliver invoice drafts: reconcile unknown rows, resolve contacts, then write-ahead ``sending`` -> POST -> ``sent``.
+
+Invoices are always created as drafts (``finalize`` is never set): the accountant checks and sends them in
+Lexware Office.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lexoffice.client.errors import (
+    AuthenticationError,
+    ConflictError,
+    ForbiddenError,
+    LexofficeError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PaymentRequiredError,
+    RateLimitedError,
+    ValidationRejectedError,
+)
+from lexoffice.delivery.contacts import ContactResolver
+from lexoffice.delivery.progress import Progress
+from lexoffice.delivery.reconcile import find_invoice_for_row
+from lexoffice.delivery.rejections import reasons_from_error
+from lexoffice.delivery.result import DeliveryResult, TenantBlocked
+from lexoffice.documents import Stream
+from lexoffice.state import outbox
+from lexoffice.state.outbox import DocState
+
+log = logging.getLogger(__name__)
+
+# A freshly created contact may not be visible to the invoice endpoint for a moment (read-after-write lag).
+CONTACT_LAG_RETRIES = 5
+CONTACT_LAG_SLEEP = 1.0
+
+
+@dataclass
+class InvoiceDelivery:
+    engine: Any
+    client: Any
+    tenant: Any
+    run_id: str | None = None
+    renew_lease: Callable[[], None] = lambda: None
+    sleep: Callable[[float], None] = time.sleep
+
+    def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
+        result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES, dry_run=dry_run)
+        pending = outbox.rows(
+            self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
+            states=[DocState.PENDING], doc_keys=doc_keys,
+        )
+        if dry_run:
+            result.would_send = [_preview(row) for row in pending]
+            result.pending_left = len(pending)
+            log.info("dry run: %d invoice draft(s) would be sent; nothing was sent", len(pending))
+            return result
+
+        self._reconcile(result, doc_keys)
+        # reconciliation may have released rows back to pending
+        pending = outbox.rows(
+            self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
+            states=[DocState.PENDING], doc_keys=doc_keys,
+        )
+        contacts = ContactResolver(self.engine, self.client, self.tenant.tenant_id, sleep=self.sleep)
+        progress = Progress("invoice drafts", len(pending), log)
+        try:
+            for row in pending:
+                self.renew_lease()
+                self._deliver_one(row, contacts, result)
+                progress.step()
+        finally:
+            result.pending_left = outbox.counts(
+                self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES
+            ).get(DocState.PENDING, 0)
+        return result
+
+    # -- reconcile -------------------------------------------------------------------------------------------
+    def _reconcile(self, result: DeliveryResult, doc_keys: Sequence[str] | None) -> None:
+        """Rows whose POST may have reached Lexware are looked up before anything is sent again."""
+        outbox.orphaned_sending_to_unknown(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES)
+        unknown = outbox.rows(
+            self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
+            states=[DocState.UNKNOWN], doc_keys=doc_keys,
+        )
+        for row in unknown:
+            self._resolve_unknown(row, result)
+
+    def _resolve_unknown(self, row: Any, result: DeliveryResult) -> bool | None:
+        """Settle one ``unknown`` row: ``sent`` if Lexware has the draft, else back to ``pending``.
+
+        Returns None (row stays ``unknown``) when Lexware could not be asked; the next run tries again.
+        """
+        contact_id = ContactResolver.known_contact_id(self.engine, self.tenant.tenant_id, row.related)
+        try:
+            found = find_invoice_for_row(self.client, row, contact_id=contact_id)
+        except LexofficeError as err:
+            result.unknown += 1
+            log.warning("%s: could not reconcile yet (%s); it stays 'unknown' and is never sent blindly",
+                        row.source_ref, err)
+            return None
+        if found:
+            outbox.mark_sent(self.engine, row.id, lexware_id=found["id"])
+            result.reconciled_sent += 1
+            log.info("reconciled %s: Lexware already has draft %s; not sent again", row.source_ref, found["id"])
+            return True
+        outbox.release_to_pending(self.engine, row.id, note="reconciled: not found in Lexware, will be sent")
+        result.reconciled_pending += 1
+        log.info("reconciled %s: not in Lexware; it will be sent", row.source_ref)
+        return False
+
+    # -- send ------------------------------------------------------------------------------------------------
+    def _deliver_one(self, row: Any, contacts: ContactResolver, result: DeliveryResult) -> None:
+        try:
+            contact_id = contacts.resolve(row.related)
+        except OutcomeUnknownError as err:
+            log.warning("%s: creating the customer contact had an unknown outcome (%s); retried next run",
+                        row.source_ref, err)
+            return
+        except (ValidationRejectedError, ConflictError) as err:
+            if outbox.claim(self.engine, row.id, run_id=self.run_id):
+                outbox.mark_rejected(self.engine, row.id, reasons=reasons_from_error(err, what="customer contact"),
+                                     error=str(err))
+                result.rejected += 1
+            return
+        body = copy.deepcopy(row.payload)
+        body["address"] = {"contactId": contact_id}
+        if not outbox.claim(self.engine, row.id, run_id=self.run_id):
+            log.info("%s was taken by another sender; skipped", row.source_ref)
+            return
+        for attempt in range(CONTACT_LAG_RETRIES + 1):
+            try:
+                created = self.client.create_invoice(body)
+            except OutcomeUnknownError as err:
+                outbox.mark_unknown(self.engine, row.id, error=str(err))
+                log.warning("%s: outcome unknown (%s); reconciling before anything is sent again",
+                            row.source_ref, err)
+                fresh = outbox.rows(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
+                                    doc_keys=[row.doc_key])[0]
+                self._resolve_unknown(fresh, result)
+                return
+            except ValidationRejectedError as err:
+                if attempt < CONTACT_LAG_RETRIES and _is_contact_not_visible(err):
+                    self.sleep(CONTACT_LAG_SLEEP)
+                    continue
+                outbox.mark_rejected(self.engine, row.id, reasons=reasons_from_error(err, what="invoice draft"),
+                                     error=str(err))
+                result.rejected += 1
+                log.warning("%s rejected by Lexware: %s", row.source_ref, err)
+                return
+            except (ConflictError, NotFoundError) as err:
+                outbox.mark_rejected(self.engine, row.id, reasons=reasons_from_error(err, what="invoice draft"),
+                                     error=str(err))
+                result.rejected += 1
+                return
+            except (RateLimitedError, AuthenticationError, ForbiddenError, PaymentRequiredError) as err:
+                # Never executed by Lexware: safe to send again later.
+                outbox.release_to_pending(self.engine, row.id, note=f"not executed: {err}")
+                raise TenantBlocked(_blocked_message(self.tenant, err)) from err
+            except LexofficeError as err:
+                outbox.release_to_pending(self.engine, row.id, note=f"not sent: {err}")
+                raise TenantBlocked(f"tenant {self.tenant.tenant_id}: {err}") from err
+            outbox.mark_sent(self.engine, row.id, lexware_id=created["id"])
+            result.sent += 1
+            return
+
+
+def _is_contact_not_visible(err: LexofficeError) -> bool:
+    return any((issue.field or "").startswith("address.contactId") for issue in err.issues)
+
+
+def _blocked_message(tenant: Any, err: LexofficeError) -> str:
+    if isinstance(err, AuthenticationError):
+        return (f"tenant {tenant.tenant_id}: Lexware Office refused the credentials ({err}). Reconnect this tenant "
+                f"(`lexoffice tenant reconnect {tenant.tenant_id}`); pending documents are kept and sent afterwards.")
+    if isinstance(err, PaymentRequiredError):
+        return (f"tenant {tenant.tenant_id}: the Lexware Office contract does not include this feature ({err}). "
+                "Upgrade the plan; pending documents are kept.")
+    if isinstance(err, ForbiddenError):
+        return (f"tenant {tenant.tenant_id}: the connection lacks a permission ({err}). Reconnect with the "
+                "invoices and contacts scopes; pending documents are kept.")
+    return (f"tenant {tenant.tenant_id}: Lexware Office kept answering 'too many requests' ({err}); another "
+            "integration may share the organisation's budget. Pending documents are sent by the next run.")
+
+
+def _preview(row: Any) -> dict[str, Any]:
+    related = row.related or {}
+    lines = (row.payload or {}).get("lineItems", [])
+    return {
+        "doc_key": row.doc_key,
+        "source_ref": row.source_ref,
+        "customer": (related.get("lookup") or {}).get("name") or related.get("customer_key"),
+        "voucherDate": (row.payload or {}).get("voucherDate"),
+        "lines": len(lines),
+    }

@@ -1,0 +1,60 @@
+"""Checks that must pass before anything is sent for a tenant.
+
+A failed check raises :class:`TenantBlocked` with a message a person can act on; the tenant's documents stay
+pending and the other tenants go on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lexoffice.delivery.result import TenantBlocked
+
+LEXOFFICE_SOFTWARE = "lexoffice"
+
+
+def check_tenant_connected(tenant: Any) -> None:
+    if not tenant.connected:
+        raise TenantBlocked(
+            f"tenant {tenant.tenant_id} ({tenant.name}) is disconnected from Lexware Office: documents are staged "
+            f"but not sent. Reconnect it with `lexoffice tenant reconnect {tenant.tenant_id}`; everything staged "
+            "in between is delivered by the next run."
+        )
+
+
+def check_profile(tenant: Any, profile: dict[str, Any], *, refuse_small_business: bool) -> None:
+    """The organisation must be the one the tenant first connected to, and (for invoices) no Kleinunternehmer."""
+    org = profile.get("organizationId")
+    if tenant.organization_id and org != tenant.organization_id:
+        raise TenantBlocked(
+            f"tenant {tenant.tenant_id}: the Lexware connection now points at organisation {org} "
+            f"({profile.get('companyName')!r}), but this tenant was connected to {tenant.organization_id}. "
+            "Nothing was sent. Check the API key / authorisation of the tenant's connection."
+        )
+    if refuse_small_business and profile.get("smallBusiness"):
+        raise TenantBlocked(
+            f"tenant {tenant.tenant_id}: Lexware Office organisation {profile.get('companyName')!r} is set up as a "
+            "small business (Kleinunternehmer, §19 UStG). Invoice drafts with VAT cannot be created there. Nothing "
+            "was sent. Turn off 'Kleinunternehmen' in Lexware Office (or remove the tenant) and run again."
+        )
+
+
+def check_company_settings(tenant: Any, company: dict[str, Any] | None) -> None:
+    """The field-service company must have the accounting feature licensed and Lexware Office chosen."""
+    if company is None:
+        raise TenantBlocked(
+            f"tenant {tenant.tenant_id}: company {tenant.invoice_company_id} does not exist in the field-service "
+            "source database. Fix the tenant's invoice company id (`lexoffice tenant add`)."
+        )
+    if not company.get("accounting_licensed"):
+        raise TenantBlocked(
+            f"tenant {tenant.tenant_id}: the accounting feature (Rechnungswesen) is not licensed for company "
+            f"{company.get('name')!r}. Nothing was sent. Enable it in the licence, then run again."
+        )
+    software = (company.get("accounting_software") or "").lower()
+    if software != LEXOFFICE_SOFTWARE:
+        raise TenantBlocked(
+            f"tenant {tenant.tenant_id}: company {company.get('name')!r} has chosen accounting software "
+            f"{company.get('accounting_software')!r}, not Lexware Office. Nothing was sent. Choose LexOffice under "
+            "Settings → Invoicing → Accounting software, then run again."
+        )

@@ -1,0 +1,32 @@
+"""What one delivery did, as small JSON-able counts (XCom carries this, never payloads)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class TenantBlocked(Exception):
+    """Delivery for a tenant must stop before (or without) sending; the message says what a person should do.
+
+    Documents stay pending; nothing is lost. The run ends failed so that alerting fires.
+    """
+
+
+@dataclass
+class DeliveryResult:
+    tenant_id: str
+    stream: str
+    dry_run: bool = False
+    sent: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    reconciled_sent: int = 0
+    reconciled_pending: int = 0
+    pending_left: int = 0
+    requests: int = 0
+    blocked: str | None = None
+    would_send: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,190 @@
+"""Deliver completed bank and card transactions through the partner finance API (UNVERIFIED against the partner
+documentation; see docs/architecture.md).
+
+Per account, in our push order, in batches of at most 25, each transaction's source id as ``externalReference``.
+Financial accounts are created once per IBAN (or adopted when Lexware already has one for the IBAN).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from lexoffice.client.errors import (
+    AuthenticationError,
+    ConflictError,
+    ForbiddenError,
+    LexofficeError,
+    OutcomeUnknownError,
+    PaymentRequiredError,
+    RateLimitedError,
+    ValidationRejectedError,
+)
+from lexoffice.delivery.accounts import AccountResolver
+from lexoffice.delivery.invoices import _blocked_message
+from lexoffice.delivery.progress import Progress
+from lexoffice.delivery.reconcile import transactions_landed
+from lexoffice.delivery.rejections import reasons_from_error
+from lexoffice.delivery.result import DeliveryResult, TenantBlocked
+from lexoffice.documents import Stream
+from lexoffice.state import outbox
+from lexoffice.state.outbox import DocState
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 25  # the partner API takes at most 25 transactions per request
+
+
+def _by_account(rows: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+    ordered = sorted(rows, key=lambda r: (r.group_key or "", r.sort_key or "", r.id))
+    return [(iban, list(group)) for iban, group in groupby(ordered, key=lambda r: r.group_key or "")]
+
+
+@dataclass
+class TransactionDelivery:
+    engine: Any
+    client: Any
+    tenant: Any
+    run_id: str | None = None
+    renew_lease: Callable[[], None] = lambda: None
+    sleep: Callable[[float], None] = time.sleep
+
+    def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
+        result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS, dry_run=dry_run)
+        if dry_run:
+            pending = self._rows([DocState.PENDING], doc_keys)
+            result.would_send = [_preview(r) for r in pending]
+            result.pending_left = len(pending)
+            log.info("dry run: %d transaction(s) would be sent; nothing was sent", len(pending))
+            return result
+
+        accounts = AccountResolver(self.engine, self.client, self.tenant.tenant_id)
+        outbox.orphaned_sending_to_unknown(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS)
+        blocked_accounts: set[str] = set()
+        for iban, rows in _by_account(self._rows([DocState.UNKNOWN], doc_keys)):
+            if not self._reconcile_account(iban, rows, accounts, result):
+                blocked_accounts.add(iban)
+
+        pending = self._rows([DocState.PENDING], doc_keys)
+        progress = Progress("transactions", len(pending), log)
+        try:
+            for iban, rows in _by_account(pending):
+                if iban in blocked_accounts:
+                    log.warning("account %s: earlier outcome still unknown; its transactions wait", iban)
+                    continue
+                try:
+                    account_id = accounts.resolve(rows[0].related)
+                except OutcomeUnknownError as err:
+                    # Like a contact: the account may exist now; the next run looks it up before creating again.
+                    log.warning("account %s: creating the financial account had an unknown outcome (%s); its %d "
+                                "transaction(s) wait for the next run", iban, err, len(rows))
+                    continue
+                for start in range(0, len(rows), BATCH_SIZE):
+                    self.renew_lease()
+                    batch = rows[start:start + BATCH_SIZE]
+                    if not self._push_batch(iban, account_id, batch, accounts, result):
+                        break  # keep the account's order: the rest waits for the next run
+                    progress.step(len(batch))
+        finally:
+            result.pending_left = outbox.counts(
+                self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS
+            ).get(DocState.PENDING, 0)
+        return result
+
+    def _rows(self, states: list[DocState], doc_keys: Sequence[str] | None) -> list[Any]:
+        return outbox.rows(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS,
+                           states=states, doc_keys=doc_keys, order_by_sort_key=True)
+
+    # -- reconcile -------------------------------------------------------------------------------------------
+    def _reconcile_account(self, iban: str, rows: list[Any], accounts: AccountResolver,
+                           result: DeliveryResult) -> bool:
+        """Settle the ``unknown`` rows of one account. False when Lexware could not be asked."""
+        account_id = accounts.known_account_id(iban)
+        try:
+            latest = self.client.latest_transaction(account_id) if account_id else None
+        except LexofficeError as err:
+            result.unknown += len(rows)
+            log.warning("account %s: could not reconcile yet (%s); %d row(s) stay 'unknown'", iban, err, len(rows))
+            return False
+        ordered = [r.doc_key for r in sorted(rows, key=lambda r: (r.sort_key or "", r.id))]
+        refs = {r.doc_key: str((r.payload or {}).get("externalReference", "")) for r in rows}
+        landed = transactions_landed(latest, ordered, refs)
+        by_key = {r.doc_key: r for r in rows}
+        for position, key in enumerate(ordered):
+            row = by_key[key]
+            if position < landed:
+                is_latest = position == landed - 1
+                lexware_id = (latest or {}).get("financialTransactionId") if is_latest else None
+                outbox.mark_sent(self.engine, row.id, lexware_id=lexware_id or "reconciled")
+                result.reconciled_sent += 1
+            else:
+                outbox.release_to_pending(self.engine, row.id, note="reconciled: not in Lexware, will be sent")
+                result.reconciled_pending += 1
+        log.info("account %s: reconciled %d unknown transaction(s): %d already in Lexware, %d to send",
+                 iban, len(rows), landed, len(rows) - landed)
+        return True
+
+    # -- send ------------------------------------------------------------------------------------------------
+    def _push_batch(self, iban: str, account_id: str, batch: list[Any], accounts: AccountResolver,
+                    result: DeliveryResult) -> bool:
+        claimed = [row for row in batch if outbox.claim(self.engine, row.id, run_id=self.run_id)]
+        if not claimed:
+            return True
+        bodies = []
+        for row in claimed:
+            body = copy.deepcopy(row.payload)
+            body["financialAccountId"] = account_id
+            bodies.append(body)
+        try:
+            created = self.client.push_transactions(bodies)
+        except OutcomeUnknownError as err:
+            for row in claimed:
+                outbox.mark_unknown(self.engine, row.id, error=str(err))
+            log.warning("account %s: outcome of a batch of %d unknown (%s); reconciling now", iban, len(claimed), err)
+            fresh = self._rows([DocState.UNKNOWN], [r.doc_key for r in claimed])
+            self._reconcile_account(iban, fresh, accounts, result)
+            return False
+        except (ValidationRejectedError, ConflictError) as err:
+            if len(claimed) == 1:
+                outbox.mark_rejected(self.engine, claimed[0].id, reasons=reasons_from_error(err, what="transaction"),
+                                     error=str(err))
+                result.rejected += 1
+                return True
+            # One bad transaction must not hold back the others: nothing was executed, so send them one by one.
+            for row in claimed:
+                outbox.release_to_pending(self.engine, row.id, note="batch rejected; sending one by one")
+            for row in claimed:
+                if not self._push_batch(iban, account_id, [row], accounts, result):
+                    return False
+            return True
+        except (RateLimitedError, AuthenticationError, ForbiddenError, PaymentRequiredError) as err:
+            for row in claimed:
+                outbox.release_to_pending(self.engine, row.id, note=f"not executed: {err}")
+            raise TenantBlocked(_blocked_message(self.tenant, err)) from err
+        except LexofficeError as err:
+            for row in claimed:
+                outbox.release_to_pending(self.engine, row.id, note=f"not sent: {err}")
+            raise TenantBlocked(f"tenant {self.tenant.tenant_id}: {err}") from err
+        by_ref = {str(item.get("externalReference")): item for item in created or []}
+        for position, row in enumerate(claimed):
+            ref = str(row.payload.get("externalReference"))
+            item = by_ref.get(ref) or (created[position] if position < len(created or []) else {})
+            outbox.mark_sent(self.engine, row.id, lexware_id=str(item.get("financialTransactionId") or "unknown-id"))
+            result.sent += 1
+        return True
+
+
+def _preview(row: Any) -> dict[str, Any]:
+    payload = row.payload or {}
+    return {
+        "doc_key": row.doc_key,
+        "source_ref": row.source_ref,
+        "account": row.group_key,
+        "amount": payload.get("amount"),
+        "transactiondate": payload.get("transactiondate"),
+    }

@@ -1,0 +1,140 @@
+"""The three steps of a run for one tenant (stage, deliver, report), free of Airflow.
+
+The DAGs call these through thin tasks; tests and the CLI call them directly. Each step is idempotent:
+re-running it, in any run or backfill, sends nothing twice and loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from lexoffice.client.errors import AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError
+from lexoffice.delivery import preflight
+from lexoffice.delivery.invoices import InvoiceDelivery, _blocked_message
+from lexoffice.delivery.result import DeliveryResult, TenantBlocked
+from lexoffice.delivery.transactions import TransactionDelivery
+from lexoffice.documents import Stream
+from lexoffice.state import outbox
+from lexoffice.state.locks import OrganisationLease
+from lexoffice.windows import Window
+
+log = logging.getLogger(__name__)
+
+STAGE_CHUNK = 2000
+
+
+def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
+                 window: Window | None, source_ids: Sequence[str] | None = None,
+                 run_id: str | None = None) -> dict[str, Any]:
+    """Extract, validate and record the tenant's documents of ``window`` (or the selected source ids)."""
+    if stream == Stream.INVOICES:
+        from lexoffice.source.invoices import iter_invoice_documents
+
+        chunks = iter_invoice_documents(
+            source_engine, company_id=tenant.invoice_company_id,
+            start=window.start if window else None, end=window.end if window else None,
+            ids=list(source_ids) if source_ids else None, chunk_size=STAGE_CHUNK,
+        )
+    else:
+        from lexoffice.source.transactions import iter_transaction_documents
+        from lexoffice.windows import day_start
+
+        chunks = iter_transaction_documents(
+            source_engine, company_id=tenant.bank_company_id,
+            start=window.start if window else None, end=window.end if window else None,
+            ids=list(source_ids) if source_ids else None,
+            export_since=day_start(tenant.export_since) if tenant.export_since else None,
+            chunk_size=STAGE_CHUNK,
+        )
+    totals: dict[str, int] = {}
+    doc_keys: list[str] = []
+    for chunk in chunks:
+        counts = outbox.stage(state_engine, tenant_id=tenant.tenant_id, stream=stream, docs=chunk, run_id=run_id)
+        for key, value in asdict(counts).items():
+            totals[key] = totals.get(key, 0) + int(value)
+        if source_ids:
+            doc_keys.extend(doc.doc_key for doc in chunk)
+    if source_ids:
+        missing = len(set(source_ids)) - len(doc_keys)
+        if missing > 0:
+            log.warning("%d selected id(s) were not found for tenant %s", missing, tenant.tenant_id)
+    log.info("tenant %s %s staged %s: %s", tenant.tenant_id, stream, window or "selection", totals)
+    return {"tenant_id": tenant.tenant_id, "window": str(window) if window else None, "counts": totals,
+            "doc_keys": doc_keys if source_ids else None}
+
+
+def company_settings(source_engine: sa.Engine, company_id: str) -> dict[str, Any] | None:
+    """The licence and accounting-software settings of a field-service company (for preflight)."""
+    with source_engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT id, name, accounting_licensed, accounting_software FROM companies WHERE id = :id"),
+            {"id": company_id},
+        ).mappings().first()
+    return dict(row) if row else None
+
+
+def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, client_factory: Callable[[Any], Any],
+                   source_engine: sa.Engine | None = None, doc_keys: Sequence[str] | None = None,
+                   dry_run: bool = False, run_id: str | None = None, lease_ttl: float = 120.0,
+                   lease_wait: float = 900.0) -> DeliveryResult:
+    """Deliver the tenant's pending documents (all of them, or ``doc_keys``), or preview them in a dry run.
+
+    Raises :class:`TenantBlocked` when a preflight check fails; nothing is sent and nothing is lost.
+    """
+    if dry_run:
+        delivery_cls = InvoiceDelivery if stream == Stream.INVOICES else TransactionDelivery
+        return delivery_cls(state_engine, None, tenant, run_id=run_id).run(doc_keys=doc_keys, dry_run=True)
+
+    preflight.check_tenant_connected(tenant)
+    if stream == Stream.INVOICES and source_engine is not None:
+        preflight.check_company_settings(tenant, company_settings(source_engine, tenant.invoice_company_id))
+    client = client_factory(tenant)
+    try:
+        return _deliver_with_lease(state_engine=state_engine, tenant=tenant, stream=stream, client=client,
+                                   doc_keys=doc_keys, run_id=run_id, lease_ttl=lease_ttl, lease_wait=lease_wait)
+    except (AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError) as err:
+        # Wherever it happens (profile, contact lookup, token refresh): a person must act (reconnect, upgrade)
+        # or the budget is used up. Nothing was executed by Lexware; the documents wait for the next run.
+        raise TenantBlocked(_blocked_message(tenant, err)) from err
+    finally:
+        client.close()
+
+
+def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream, client: Any,
+                        doc_keys: Sequence[str] | None, run_id: str | None, lease_ttl: float,
+                        lease_wait: float) -> DeliveryResult:
+    """Preflight the organisation, then deliver while holding its lease (one sender per organisation)."""
+    profile = client.get_profile()
+    preflight.check_profile(tenant, profile, refuse_small_business=stream == Stream.INVOICES)
+    holder = f"{run_id or 'manual'}@{socket.gethostname()}:{os.getpid()}"
+    lease = OrganisationLease(state_engine, org_key=tenant.organization_id or tenant.tenant_id,
+                              holder=holder, ttl_seconds=lease_ttl)
+    if not lease.acquire(wait_seconds=lease_wait):
+        raise TenantBlocked(
+            f"tenant {tenant.tenant_id}: another delivery to Lexware organisation {tenant.organization_id} "
+            f"kept running for {lease_wait:.0f} s. Nothing was sent by this run; pending documents are sent by "
+            "the next one."
+        )
+    try:
+        delivery_cls = InvoiceDelivery if stream == Stream.INVOICES else TransactionDelivery
+        delivery = delivery_cls(state_engine, client, tenant, run_id=run_id, renew_lease=lease.renew)
+        return delivery.run(doc_keys=doc_keys)
+    finally:
+        lease.release()
+
+
+def now_utc() -> datetime:
+    import pendulum
+
+    return pendulum.now("UTC")
+
+
+__all__ = ["DeliveryResult", "TenantBlocked", "company_settings", "deliver_tenant", "stage_tenant"]

@@ -1,0 +1,100 @@
+"""The report a person reads: per document its state, Lexware id, "Datum senden" and a reason to act on;
+per run and tenant the counts by state, ending with one line readable at a glance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pendulum
+
+from lexoffice.documents import Stream
+from lexoffice.state import outbox, tenants
+from lexoffice.state.outbox import DocState
+
+BERLIN = pendulum.timezone("Europe/Berlin")
+STATE_ORDER = [DocState.SENT, DocState.PENDING, DocState.SENDING, DocState.UNKNOWN, DocState.REJECTED,
+               DocState.INVALID]
+COLUMNS = ["tenant", "stream", "document", "state", "lexware_id", "datum_senden", "reason"]
+
+
+def _reason_text(reasons: Sequence[dict[str, Any]] | None, language: str) -> str:
+    if not reasons:
+        return ""
+    key = "message_de" if language == "de" else "message_en"
+    first = reasons[0]
+    text = f"[{first.get('code')}] {first.get('field')}: {first.get(key) or first.get('message_en')}"
+    return text + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
+
+
+def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, streams: Iterable[str] | None = None,
+                  states: Iterable[str] | None = None, language: str = "en") -> list[dict[str, Any]]:
+    """One dict per outbox document (the table behind ``lexoffice report``)."""
+    wanted_tenants = list(tenant_ids) if tenant_ids else [t.tenant_id for t in tenants.list_tenants(engine)]
+    wanted_streams = list(streams) if streams else [Stream.INVOICES, Stream.TRANSACTIONS]
+    wanted_states = [DocState(s) for s in states] if states else None
+    out: list[dict[str, Any]] = []
+    for tenant_id in wanted_tenants:
+        for stream in wanted_streams:
+            for row in outbox.rows(engine, tenant_id=tenant_id, stream=stream, states=wanted_states):
+                sent = pendulum.instance(row.sent_at).in_timezone(BERLIN).strftime("%d.%m.%Y %H:%M") \
+                    if row.sent_at else ""
+                reason = _reason_text(row.reasons, language)
+                if row.state in (DocState.UNKNOWN, DocState.SENDING) and not reason:
+                    reason = f"outcome unknown, reconciled by the next run: {row.last_error or ''}".strip()
+                if row.changed_after_send:
+                    reason = ("changed in the source after it was sent; not sent again - correct the draft in "
+                              "Lexware Office by hand" + (f"; {reason}" if reason else ""))
+                out.append({
+                    "tenant": tenant_id, "stream": str(stream), "document": row.source_ref or row.doc_key,
+                    "state": str(row.state), "lexware_id": row.lexware_id or "", "datum_senden": sent,
+                    "reason": reason,
+                })
+    return out
+
+
+def state_counts(engine: Any, *, tenant_id: str, stream: str) -> dict[str, int]:
+    counts = outbox.counts(engine, tenant_id=tenant_id, stream=stream)
+    return {str(s): int(counts.get(s, 0)) for s in STATE_ORDER}
+
+
+def summary_line(tenant_id: str, stream: str, counts: dict[str, int]) -> str:
+    parts = [f"{counts.get(str(s), 0)} {s}" for s in STATE_ORDER if counts.get(str(s), 0) or s == DocState.SENT]
+    return f"{tenant_id} · {stream}: " + " · ".join(parts)
+
+
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMNS, max_width: int = 70) -> str:
+    def cell(value: Any) -> str:
+        text = " ".join(str(value).split())
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    widths = {c: max([len(c)] + [len(cell(r.get(c, ""))) for r in rows]) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns), "  ".join("-" * widths[c] for c in columns)]
+    lines += ["  ".join(cell(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
+def run_report(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any] | None,
+               delivery: dict[str, Any] | None, blocked: str | None = None, note: str | None = None) -> str:
+    """Text for the end of a run: what was staged and sent, every failure with its reason, then the counts."""
+    lines = [f"Lexware Office report for tenant {tenant_id}, {stream}"]
+    if stage:
+        lines.append(f"  window: {stage.get('window') or 'selection'}; staged: {stage.get('counts')}")
+    if delivery:
+        if delivery.get("dry_run"):
+            lines.append(f"  DRY RUN: {len(delivery.get('would_send') or [])} document(s) would be sent, none was:")
+            lines += [f"    would send {item}" for item in delivery.get("would_send") or []]
+        else:
+            lines.append("  this run: sent {sent}, rejected {rejected}, reconciled as already sent "
+                         "{reconciled_sent}, still unknown {unknown}".format(**delivery))
+    if note:
+        lines.append(f"  note: {note}")
+    if blocked:
+        lines.append(f"  BLOCKED: {blocked}")
+    failures = document_rows(engine, tenant_ids=[tenant_id], streams=[stream],
+                             states=[DocState.INVALID, DocState.REJECTED, DocState.UNKNOWN])
+    if failures:
+        lines.append(f"  {len(failures)} document(s) need attention:")
+        lines += [f"    {f['document']}: {f['state']} - {f['reason']}" for f in failures]
+    lines.append("  " + summary_line(tenant_id, stream, state_counts(engine, tenant_id=tenant_id, stream=stream)))
+    return "\n".join(lines)

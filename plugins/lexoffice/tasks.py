@@ -1,0 +1,178 @@
+"""What the DAG tasks do, given an Airflow context: resolve params, windows and connections, then call the
+Airflow-free pipeline. XCom carries small summaries only (counts, ids), never payloads."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+import pendulum
+from airflow.sdk.exceptions import AirflowFailException
+
+from lexoffice import connections, pipeline
+from lexoffice import report as reporting
+from lexoffice.delivery.result import TenantBlocked
+from lexoffice.documents import Stream
+from lexoffice.state import runs, tenants
+from lexoffice.windows import WindowError, clamp, requested_window
+
+log = logging.getLogger(__name__)
+XCOM_PREVIEW_LIMIT = 50
+# How long the organisation lease of a sender that died (or lost its state database) blocks the next sender.
+# It must exceed the longest stretch between two lease renewals (one document: lookups, retries, timeouts).
+LEASE_TTL_ENV = "LEXOFFICE_LEASE_TTL_SECONDS"
+DEFAULT_LEASE_TTL_SECONDS = 120.0
+
+
+def lease_ttl_seconds() -> float:
+    """The lease TTL from LEXOFFICE_LEASE_TTL_SECONDS (default 120 s)."""
+    raw = os.environ.get(LEASE_TTL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LEASE_TTL_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise AirflowFailException(f"{LEASE_TTL_ENV}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise AirflowFailException(f"{LEASE_TTL_ENV} must be positive, got {raw!r}")
+    return value
+
+
+def _company_id(tenant: Any, stream: str) -> str | None:
+    return tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
+
+
+def _window_args(context: dict[str, Any]) -> dict[str, Any]:
+    params = context["params"]
+    return {
+        "data_interval_start": context.get("data_interval_start"),
+        "data_interval_end": context.get("data_interval_end"),
+        "from_date": params.get("from_date"),
+        "to_date": params.get("to_date"),
+        "now": pendulum.now("UTC"),
+    }
+
+
+def select_tenants(stream: str, context: dict[str, Any]) -> list[dict[str, str]]:
+    params = context["params"]
+    try:
+        requested_window(**_window_args(context))
+    except WindowError as err:
+        raise AirflowFailException(f"invalid params: {err}") from err
+    engine = connections.state_engine()
+    known = [t for t in tenants.list_tenants(engine) if _company_id(t, stream)]
+    wanted = params.get("tenant")
+    if params.get("document_ids") and not wanted:
+        raise AirflowFailException(
+            "invalid params: 'document_ids' needs 'tenant' (document ids belong to one tenant's source system); "
+            "choose the tenant and trigger again"
+        )
+    if wanted:
+        known = [t for t in known if t.tenant_id == wanted]
+        if not known:
+            names = ", ".join(t.tenant_id for t in tenants.list_tenants(engine)) or "none yet"
+            raise AirflowFailException(
+                f"invalid params: 'tenant' {wanted!r} is not a tenant of the {stream} stream (known tenants: {names}); "
+                "add it with `lexoffice tenant add`"
+            )
+    log.info("%d tenant(s) for %s: %s", len(known), stream, ", ".join(t.name for t in known))
+    return [{"tenant_id": t.tenant_id, "name": t.name} for t in known]
+
+
+def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, Any]) -> dict[str, Any]:
+    params = context["params"]
+    engine = connections.state_engine()
+    tenant = tenants.get_tenant(engine, tenant_id)
+    ids = [str(i) for i in params.get("document_ids") or []]
+    window = None
+    if not ids:
+        args = _window_args(context)
+        window = clamp(requested_window(**args), tenant.export_since, now=args["now"])
+        if window is None:
+            message = (f"tenant {tenant_id}: the whole window lies before export_since {tenant.export_since}; "
+                       "nothing to read (export_since can only move forward)")
+            log.warning(message)
+            return {"tenant_id": tenant_id, "window": None, "counts": {}, "doc_keys": None, "skipped": message}
+    source = connections.engine_for(source_conn_id)
+    staged = pipeline.stage_tenant(state_engine=engine, source_engine=source, tenant=tenant, stream=Stream(stream),
+                                   window=window, source_ids=ids or None, run_id=context["run_id"])
+    return staged
+
+
+def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, Any],
+            context: dict[str, Any]) -> dict[str, Any]:
+    params = context["params"]
+    engine = connections.state_engine()
+    tenant = tenants.get_tenant(engine, tenant_id)
+    started = pendulum.now("UTC")
+    selection = staged.get("doc_keys")
+    if params.get("document_ids") and not selection:
+        message = "none of the selected document ids exists for this tenant; nothing to send"
+        log.warning(message)
+        _record(engine, context, tenant_id, stream, started, "nothing-selected", {}, message)
+        return {"sent": 0, "message": message}
+    if not tenant.connected and not params.get("dry_run"):
+        # A deliberate disconnect is not an alert: documents are staged and wait for the reconnect.
+        message = (f"tenant {tenant_id} is disconnected: documents are staged, not sent. After "
+                   f"`lexoffice tenant reconnect {tenant_id}` the next run delivers everything staged meanwhile.")
+        log.warning(message)
+        _record(engine, context, tenant_id, stream, started, "disconnected", {}, message)
+        return {"sent": 0, "message": message}
+    try:
+        result = pipeline.deliver_tenant(
+            state_engine=engine, tenant=tenant, stream=Stream(stream),
+            client_factory=connections.client_factory(engine),
+            source_engine=connections.engine_for(source_conn_id) if stream == Stream.INVOICES else None,
+            doc_keys=selection, dry_run=bool(params.get("dry_run")), run_id=context["run_id"],
+            lease_ttl=lease_ttl_seconds(),
+        )
+    except TenantBlocked as blocked:
+        _record(engine, context, tenant_id, stream, started, "blocked", {}, str(blocked))
+        raise AirflowFailException(str(blocked)) from blocked
+    summary = result.as_dict()
+    if result.would_send:
+        for item in result.would_send:
+            log.info("would send: %s", item)
+        summary["would_send"] = result.would_send[:XCOM_PREVIEW_LIMIT]
+    counts = {k: v for k, v in summary.items() if isinstance(v, int) and not isinstance(v, bool)}
+    status = "dry-run" if result.dry_run else "delivered"
+    _record(engine, context, tenant_id, stream, started, status, counts,
+            f"{len(result.would_send)} would be sent" if result.dry_run else "")
+    return summary
+
+
+def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, int]:
+    engine = connections.state_engine()
+    recorded = [r for r in runs.list_runs(engine, tenant_id=tenant_id, stream=stream)
+                if r.run_id == context["run_id"]]
+    last = recorded[0] if recorded else None
+    blocked = last.message if last is not None and last.status == "blocked" else None
+    delivery = None
+    if last is not None and last.status in ("delivered", "dry-run"):
+        ti = context["ti"]
+        delivery = ti.xcom_pull(task_ids="tenant.deliver", map_indexes=ti.map_index)
+    stage = context["ti"].xcom_pull(task_ids="tenant.stage", map_indexes=context["ti"].map_index)
+    note = last.message if last is not None and last.status not in ("blocked", "delivered") else None
+    if stage and stage.get("skipped"):
+        note = stage["skipped"] + (f"; {note}" if note else "")
+    text = reporting.run_report(engine, tenant_id=tenant_id, stream=stream, stage=stage, delivery=delivery,
+                                blocked=blocked, note=note)
+    for line in text.splitlines():
+        log.info("%s", line)
+    if last is None:
+        raise AirflowFailException(
+            f"tenant {tenant_id}: stage or deliver did not finish in this run (see their task logs). Nothing is "
+            "lost: documents stay in the outbox and the next run (or a clear + re-run of this one) continues."
+        )
+    if blocked:
+        # The report is the leaf task: failing it makes the DAG run fail, so alerting fires.
+        raise AirflowFailException(f"delivery blocked: {blocked}")
+    return reporting.state_counts(engine, tenant_id=tenant_id, stream=stream)
+
+
+def _record(engine: Any, context: dict[str, Any], tenant_id: str, stream: str, started: datetime, status: str,
+            counts: dict[str, int], message: str) -> None:
+    runs.record_run(engine, run_id=context["run_id"], tenant_id=tenant_id, stream=stream, started_at=started,
+                    finished_at=pendulum.now("UTC"), status=status, counts=counts, message=message)
