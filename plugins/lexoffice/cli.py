@@ -91,9 +91,31 @@ class OAuthCallback:
             self.server.server_close()
 
 
+def ensure_connection_visible(conn_id: str) -> None:
+    """Make a connection stored in Airflow's metadata DB (UI, `airflow connections add`) visible to this process.
+
+    Outside a task, Airflow 3's SDK reads connections from environment variables and secrets backends only; the
+    core model still looks in the metastore, so we copy the connection into this process's environment.
+    """
+    env_key = f"AIRFLOW_CONN_{conn_id.upper()}"
+    if env_key in os.environ:
+        return
+    try:
+        from airflow.models.connection import Connection as StoredConnection
+
+        conn = StoredConnection.get_connection_from_secrets(conn_id)
+    except Exception as err:  # noqa: BLE001 - any lookup failure becomes one clear line
+        raise LookupError(
+            f"Airflow connection {conn_id!r} was not found (looked in the environment, the secrets backend and "
+            "the metadata database). Create it in the UI or with `airflow connections add --conn-json ...`."
+        ) from err
+    os.environ[env_key] = conn.as_json()
+
+
 def _hook_conn(conn_id: str) -> Any:
     from lexoffice.hooks import LexofficeHook
 
+    ensure_connection_visible(conn_id)
     return LexofficeHook.get_connection(conn_id)
 
 
@@ -101,7 +123,7 @@ def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, ti
                   on_authorize_url: Any = None) -> None:
     """Send the person to Lexware's consent page ("Zugriff erlauben"), take the code, store the tokens."""
     from lexoffice.client import default_oauth_urls, exchange_code
-    from lexoffice.hooks import api_base_url
+    from lexoffice.hooks import _as_bool, api_base_url
     from lexoffice.state.tokens import DbTokenStore
 
     conn = _hook_conn(tenant.lexoffice_conn_id)
@@ -124,7 +146,8 @@ def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, ti
         webbrowser.open(authorize_url)
     code = callback.wait(timeout)
     record = exchange_code(token_url=urls["token"], client_id=conn.login, client_secret=conn.password,
-                           code=code, redirect_uri=callback.redirect_uri)
+                           code=code, redirect_uri=callback.redirect_uri,
+                           allow_insecure_http=_as_bool(extra.get("allow_insecure_http")))
     DbTokenStore(engine).save(tenant.lexoffice_conn_id, record)
     print("Authorisation received; the refresh token is stored encrypted in the state database.")
 
@@ -132,6 +155,7 @@ def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, ti
 def _profile(engine: Any, tenant: Any) -> dict[str, Any]:
     from lexoffice.connections import client_factory
 
+    ensure_connection_visible(tenant.lexoffice_conn_id)
     client = client_factory(engine)(tenant)
     try:
         return client.get_profile()
@@ -150,14 +174,32 @@ def cmd_tenant_add(args: argparse.Namespace) -> int:
     from lexoffice.state import tenants
 
     engine = _state_engine(args)
+    export_since = date.fromisoformat(args.export_since) if args.export_since else None
+    try:
+        existing = tenants.get_tenant(engine, args.tenant_id)
+        export_since = export_since or existing.export_since  # not given: keep what the tenant has
+    except tenants.TenantNotFound:
+        pass
     tenant = tenants.add_tenant(
         engine, tenant_id=args.tenant_id, name=args.name or args.tenant_id, lexoffice_conn_id=args.conn_id,
         invoice_company_id=args.invoice_company, bank_company_id=args.bank_company,
-        export_since=date.fromisoformat(args.export_since) if args.export_since else None,
-        auth_mode="oauth" if args.oauth else "api_key",
+        export_since=export_since, auth_mode="oauth" if args.oauth else "api_key",
     )
     print(f"tenant {tenant.tenant_id} ({tenant.name}) uses connection {tenant.lexoffice_conn_id}; "
           f"connect it with `lexoffice tenant connect {tenant.tenant_id}`")
+    return 0
+
+
+def cmd_tenant_update(args: argparse.Namespace) -> int:
+    from lexoffice.state import tenants
+
+    tenant = tenants.update_tenant(
+        _state_engine(args), args.tenant_id, name=args.name, lexoffice_conn_id=args.conn_id,
+        invoice_company_id=args.invoice_company, bank_company_id=args.bank_company,
+        auth_mode=("oauth" if args.oauth else "api_key") if args.oauth is not None else None,
+    )
+    print(f"tenant {tenant.tenant_id} updated: connection {tenant.lexoffice_conn_id}, invoice company "
+          f"{tenant.invoice_company_id or '-'}, bank company {tenant.bank_company_id or '-'}")
     return 0
 
 
@@ -201,7 +243,7 @@ def cmd_tenant_disconnect(args: argparse.Namespace) -> int:
     tenant = tenants.get_tenant(engine, args.tenant_id)
     if tenant.auth_mode == "oauth":
         from lexoffice.client import default_oauth_urls, revoke_authorization
-        from lexoffice.hooks import api_base_url
+        from lexoffice.hooks import _as_bool, api_base_url
         from lexoffice.state.tokens import DbTokenStore
 
         store = DbTokenStore(engine)
@@ -210,7 +252,8 @@ def cmd_tenant_disconnect(args: argparse.Namespace) -> int:
             conn = _hook_conn(tenant.lexoffice_conn_id)
             revoke_authorization(revoke_url=default_oauth_urls(api_base_url(conn.host, conn.port))["revoke"],
                                  client_id=conn.login, client_secret=conn.password,
-                                 refresh_token=record.refresh_token)
+                                 refresh_token=record.refresh_token,
+                                 allow_insecure_http=_as_bool(conn.extra_dejson.get("allow_insecure_http")))
             store.delete(tenant.lexoffice_conn_id)
             print("authorisation revoked at Lexware Office")
     tenants.record_disconnect(engine, tenant.tenant_id, at=pendulum.now("UTC"))
@@ -266,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--export-since", help="YYYY-MM-DD; default: the first connect date")
     add.add_argument("--oauth", action="store_true", help="the connection is an OAuth client (partner app)")
     add.set_defaults(func=cmd_tenant_add)
+    upd = tenant.add_parser("update", help="change a tenant's name, connection or company ids")
+    upd.add_argument("tenant_id")
+    upd.add_argument("--name")
+    upd.add_argument("--conn-id")
+    upd.add_argument("--invoice-company")
+    upd.add_argument("--bank-company")
+    upd.add_argument("--oauth", action=argparse.BooleanOptionalAction, default=None)
+    upd.set_defaults(func=cmd_tenant_update)
     tenant.add_parser("list", help="list tenants").set_defaults(func=cmd_tenant_list)
     for name, helptext in (("connect", "connect (first time: records the organisation and export-since)"),
                            ("reconnect", "connect again after a disconnect; the gap is delivered by the next run")):
@@ -296,7 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    logging.getLogger("lexoffice").setLevel(logging.INFO)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

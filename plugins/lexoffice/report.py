@@ -15,7 +15,8 @@ from lexoffice.state.outbox import DocState
 BERLIN = pendulum.timezone("Europe/Berlin")
 STATE_ORDER = [DocState.SENT, DocState.PENDING, DocState.SENDING, DocState.UNKNOWN, DocState.REJECTED,
                DocState.INVALID]
-COLUMNS = ["tenant", "stream", "document", "state", "lexware_id", "datum_senden", "reason"]
+# "id" is the source id a manual run selects with the document_ids param.
+COLUMNS = ["tenant", "stream", "document", "id", "state", "lexware_id", "datum_senden", "reason"]
 
 
 def _reason_text(reasons: Sequence[dict[str, Any]] | None, language: str) -> str:
@@ -47,6 +48,7 @@ def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, strea
                               "Lexware Office by hand" + (f"; {reason}" if reason else ""))
                 out.append({
                     "tenant": tenant_id, "stream": str(stream), "document": row.source_ref or row.doc_key,
+                    "id": row.doc_key.split(":", 1)[-1],
                     "state": str(row.state), "lexware_id": row.lexware_id or "", "datum_senden": sent,
                     "reason": reason,
                 })

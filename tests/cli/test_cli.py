@@ -68,6 +68,10 @@ def test_api_key_tenant_connect_records_organisation_and_export_since(
     assert not tenants.get_tenant(make_engine(state_url), "nord").connected
     assert run(state_url, "tenant", "reconnect", "nord") == 0
     assert len(tenants.connection_periods(make_engine(state_url), "nord")) == 2
+    # adding the same tenant again (as a script would) is a no-op, also without --export-since
+    assert run(state_url, "tenant", "add", "nord", "--conn-id", "lexoffice_nord", "--invoice-company", "1") == 0
+    assert run(state_url, "tenant", "update", "nord", "--invoice-company", "7") == 0
+    assert tenants.get_tenant(make_engine(state_url), "nord").invoice_company_id == "7"
     assert run(state_url, "tenant", "list") == 0
     assert "nord" in capsys.readouterr().out
     assert org["api_key"] not in capsys.readouterr().out
@@ -156,6 +160,6 @@ def test_report_shows_state_lexware_id_datum_senden_and_reason(state_url: str,
     assert run(state_url, "report", "--lang", "de") == 0
     out = capsys.readouterr().out
     assert "datum_senden" in out
-    assert re.search(r"RE-1 \(manual\)\s+sent\s+inv-123\s+06\.10\.2026 04:05", out)
-    assert re.search(r"RE-2 \(manual\)\s+invalid.*TITLE_TOO_LONG.*Titel zu lang", out)
+    assert re.search(r"RE-1 \(manual\)\s+1\s+sent\s+inv-123\s+06\.10\.2026 04:05", out)
+    assert re.search(r"RE-2 \(manual\)\s+2\s+invalid.*TITLE_TOO_LONG.*Titel zu lang", out)
     assert "nord · invoices: 1 sent" in out and "1 invalid" in out

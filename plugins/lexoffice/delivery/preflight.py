@@ -44,7 +44,8 @@ def check_company_settings(tenant: Any, company: dict[str, Any] | None) -> None:
     if company is None:
         raise TenantBlocked(
             f"tenant {tenant.tenant_id}: company {tenant.invoice_company_id} does not exist in the field-service "
-            "source database. Fix the tenant's invoice company id (`lexoffice tenant add`)."
+            f"source database. Fix the tenant's invoice company id (`lexoffice tenant update {tenant.tenant_id} "
+            "--invoice-company ID`)."
         )
     if not company.get("accounting_licensed"):
         raise TenantBlocked(
