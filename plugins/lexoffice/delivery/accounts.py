@@ -43,6 +43,10 @@ class AccountResolver:
             # only the organisation's lease holder gets here. Forget it, or the account could never be created.
             mappings.release_account(self.engine, tenant_id=self.tenant_id, iban=iban)
             log.info("account %s: an earlier create did not reach Lexware; creating it now", iban)
+        if mapping is not None:
+            # An earlier create whose outcome was unknown did not happen (no account for the IBAN); we hold the
+            # organisation lease, so the stale write-ahead mark can go.
+            mappings.release_account(self.engine, tenant_id=self.tenant_id, iban=iban)
         if not mappings.claim_account(self.engine, tenant_id=self.tenant_id, iban=iban):
             raise OutcomeUnknownError("another sender is creating this financial account right now")
         try:

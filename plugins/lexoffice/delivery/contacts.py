@@ -69,6 +69,9 @@ class ContactResolver:
             found = self._find_existing(related, wait_for_lag=True)
             if found:
                 return self._adopt(key, found, note="reconciled an earlier create")
+            # Lexware has no such contact: the earlier create never happened. We hold the organisation lease,
+            # so nobody else is creating it; forget the stale write-ahead mark and create it now.
+            mappings.release_contact(self.engine, tenant_id=self.tenant_id, customer_key=key)
             # Only the organisation's lease holder gets here, so no other sender is creating it: the earlier
             # attempt provably did not create a contact. Forget it, or the customer could never be created.
             mappings.release_contact(self.engine, tenant_id=self.tenant_id, customer_key=key)
