@@ -250,3 +250,23 @@ def test_counts_has_every_state(engine: sa.Engine, tenant: str) -> None:
     assert counts == {"invalid": 1, "pending": 1, "sending": 0, "sent": 1, "rejected": 0, "unknown": 0,
                       "changed_after_send": 1}
     assert counts.get(DocState.PENDING) == 1  # StrEnum keys work too
+
+
+@pytest.mark.postgres
+def test_first_stage_into_a_new_postgres_outbox_leaves_statistics(postgres_url: str) -> None:
+    """Without statistics PostgreSQL reads each batch's keys by scanning the tenant's rows (quadratic)."""
+    from lexoffice.state import make_engine
+    from lexoffice.state.db import init_db
+    from lexoffice.state.tenants import add_tenant
+
+    engine = make_engine(postgres_url)
+    try:
+        init_db(engine)
+        add_tenant(engine, tenant_id="t", name="T", lexoffice_conn_id="c")
+        assert outbox._never_analyzed(engine)
+        outbox.stage(engine, tenant_id="t", stream=STREAM, docs=[doc(f"d:{i}") for i in range(300)], batch_size=100)
+        assert not outbox._never_analyzed(engine)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 'outbox'")).scalar() >= 100
+    finally:
+        engine.dispose()

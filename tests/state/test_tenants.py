@@ -41,7 +41,7 @@ def test_unknown_tenant_is_a_clear_keyerror(engine: sa.Engine) -> None:
     with pytest.raises(TenantNotFound) as caught:
         tenants.get_tenant(engine, "ghost")
     assert isinstance(caught.value, KeyError)
-    assert str(caught.value) == "tenant 'ghost' does not exist; add it first (lexoffice tenants add …)"
+    assert str(caught.value) == "tenant 'ghost' does not exist; add it first (lexoffice tenant add …)"
     for call in (
         lambda: tenants.set_export_since(engine, "ghost", date(2025, 1, 1)),
         lambda: tenants.record_connect(engine, "ghost", organization_id="o", at=T0),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import pathlib
+import signal
 import threading
 import time
 
@@ -160,28 +162,28 @@ def test_refresh_lock_serialises_processes(db_url: str, engine: sa.Engine) -> No
     _assert_no_overlap(intervals)
 
 
-def test_refresh_lock_gives_up_after_its_timeout(engine: sa.Engine) -> None:
-    holder = DbTokenStore(engine, encryption_key="k")
-    waiter = DbTokenStore(engine, encryption_key="k", lock_timeout_seconds=0.3)
-    entered = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        with holder.refresh_lock("lex_acme"):
-            entered.set()
-            release.wait(timeout=30)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
+def test_refresh_lock_times_out_and_frees_when_its_holder_dies(db_url: str, engine: sa.Engine) -> None:
+    """Another process holds the lock: we give up after our timeout; once it is killed, the lock is free
+    (PostgreSQL at once, with the holder's connection; SQLite after the lease's ttl)."""
+    ready = workers.CONTEXT.Event()
+    holder = workers.CONTEXT.Process(target=workers.hold_refresh_lock_until_killed,
+                                     args=(db_url, "lex_acme", 1.0, ready))
+    holder.start()
     try:
-        assert entered.wait(timeout=30)
+        assert ready.wait(timeout=60)
+        waiter = DbTokenStore(engine, encryption_key="k", lock_timeout_seconds=0.5)
         started = time.monotonic()
         with pytest.raises(RefreshLockTimeout, match="lex_acme"):
             with waiter.refresh_lock("lex_acme"):
-                pytest.fail("entered a lock that another holder has")
-        assert time.monotonic() - started >= 0.25
+                pytest.fail("entered a lock that another process holds")
+        assert time.monotonic() - started >= 0.45
+        os.kill(holder.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        holder.join(timeout=30)
+        patient = DbTokenStore(engine, encryption_key="k", lock_timeout_seconds=15)
+        started = time.monotonic()
+        with patient.refresh_lock("lex_acme"):
+            pass
+        assert time.monotonic() - started < 10
     finally:
-        release.set()
-        thread.join(timeout=30)
-    with waiter.refresh_lock("lex_acme"):
-        pass
+        if holder.is_alive():
+            holder.kill()

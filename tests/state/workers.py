@@ -41,6 +41,17 @@ def hold_refresh_lock(url: str, key: str, rounds: int, hold_seconds: float, barr
     engine.dispose()
 
 
+def hold_refresh_lock_until_killed(url: str, key: str, lock_ttl: float, ready: Any) -> None:
+    """Enter the refresh lock, say so, then hang until killed (a worker that dies mid-refresh)."""
+    from lexoffice.state import make_engine
+    from lexoffice.state.tokens import DbTokenStore
+
+    store = DbTokenStore(make_engine(url), encryption_key="worker-key", refresh_lock_ttl=lock_ttl)
+    with store.refresh_lock(key):
+        ready.set()
+        time.sleep(600)
+
+
 def hold_lease(url: str, org_key: str, rounds: int, hold_seconds: float, barrier: Any, results: Any) -> None:
     from lexoffice.state import make_engine
     from lexoffice.state.locks import OrganisationLease

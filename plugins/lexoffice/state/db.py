@@ -19,6 +19,7 @@ from lexoffice.state.schema import metadata
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _READ_ONLY = "lexoffice_read_only"
+_INIT_LOCK_ID = int.from_bytes(b"lexinit!", "big", signed=True)  # advisory-lock id for schema creation
 
 
 class UnsupportedDatabase(ValueError):
@@ -36,9 +37,7 @@ def make_engine(url: str | sa.URL, **engine_kwargs: Any) -> sa.Engine:
     # Parameters carry customer names, addresses and e-mails: keep them out of exception text and logs.
     engine_kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
-        engine = sa.create_engine(
-            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **engine_kwargs
-        )
+        engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **engine_kwargs)
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
@@ -112,10 +111,6 @@ def init_db(engine: sa.Engine) -> None:
             # CREATE TABLE IF NOT EXISTS still races on the catalogue; serialise the creators instead.
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_INIT_LOCK_ID)))
         metadata.create_all(conn, checkfirst=True)
-
-
-# A fixed, arbitrary 64-bit advisory-lock id for schema creation.
-_INIT_LOCK_ID = 0x6C65786F6666_01
 
 
 def dialect_insert(bind: sa.Engine | sa.Connection, table: sa.Table) -> Any:

@@ -46,7 +46,7 @@ class TenantNotFound(KeyError):
         self.tenant_id = tenant_id
 
     def __str__(self) -> str:
-        return f"tenant {self.tenant_id!r} does not exist; add it first (lexoffice tenants add …)"
+        return f"tenant {self.tenant_id!r} does not exist; add it first (lexoffice tenant add …)"
 
 
 class TenantConflict(ValueError):
@@ -149,7 +149,7 @@ def add_tenant(
             details = ", ".join(f"{f}: stored {getattr(existing, f)!r}, given {wanted[f]!r}" for f in differing)
             raise TenantConflict(
                 f"tenant {tenant_id!r} already exists with different settings ({details}); "
-                f"use update_tenant / set_export_since to change it"
+                f"change it with update_tenant or set_export_since (lexoffice tenant update / set-export-since)"
             )
     return existing
 
