@@ -1,0 +1,85 @@
+"""Judge delivery outcomes against issue #7's targets (items 1, 2, 5 and the pacing baseline of item 6)."""
+
+from __future__ import annotations
+
+import math
+
+from bench.delivery import CONTACT_PAGE, Outcome
+from bench.delivery_setup import Contacts
+from bench.scales import FIXED_SLEEP_SECONDS, LEXWARE_RATE
+from bench.table import Row, fmt_s
+
+RATE_TARGET = 0.95
+PARALLEL_EFFICIENCY = 7 / 8  # issue #7: 8 tenants at least 7 x one tenant; fewer tenants (tiny) pro rata
+
+
+def _failure(outcome: Outcome) -> str | None:
+    if outcome.error:
+        return outcome.error
+    if not outcome.ok:
+        return f"only {outcome.sent} of {outcome.tenant.docs} drafts sent"
+    if outcome.stats.invoice_posts != outcome.tenant.docs:
+        return f"{outcome.stats.invoice_posts} invoice POSTs for {outcome.tenant.docs} drafts"
+    return None
+
+
+def rate_row(key: str, label: str, outcome: Outcome) -> Row:
+    target = f">= {RATE_TARGET:.0%} of {LEXWARE_RATE:g}/s, 0 x 429"
+    why = _failure(outcome)
+    if why:
+        return Row.failed(key, label, why, target)
+    s = outcome.stats
+    share = s.rate / LEXWARE_RATE
+    result = (f"{s.rate:.3f} req/s = {share:.1%} of the limit; {s.too_many} x 429; wall {fmt_s(outcome.wall)} "
+              f"vs ideal {fmt_s(outcome.ideal_wall)} ({outcome.wall / outcome.ideal_wall:.1%})")
+    return Row.judged(key, label, result, target, share >= RATE_TARGET and s.too_many == 0)
+
+
+def requests_row(key: str, label: str, outcome: Outcome) -> Row:
+    """Requests = one per draft + one per new customer + a constant per run (profile, one contact listing)."""
+    existing = 0 if outcome.tenant.scenario.contacts == Contacts.NEW else outcome.tenant.customers
+    new = outcome.tenant.customers if outcome.tenant.scenario.contacts == Contacts.NEW else 0
+    listings_allowed = 0
+    if outcome.tenant.scenario.contacts != Contacts.MAPPED:  # one listing of all customers, 250 per page
+        listings_allowed = max(1, math.ceil(existing / CONTACT_PAGE))
+    allowed_per_run = 1 + listings_allowed
+    target = f"= drafts + new customers + <= {allowed_per_run} per run"
+    why = _failure(outcome)
+    if why:
+        return Row.failed(key, label, why, target)
+    s = outcome.stats
+    result = (f"{s.total} requests for {outcome.tenant.docs} drafts, {new} new customers: {s.invoice_posts} invoice "
+              f"+ {s.contact_posts} contact POSTs + {s.per_run} per run = {s.total / outcome.tenant.docs:.3f}/draft")
+    met = (s.invoice_posts == outcome.tenant.docs and s.contact_posts == new and s.per_run <= allowed_per_run
+           and s.too_many == 0)
+    return Row.judged(key, label, result, target, met)
+
+
+def parallel_row(key: str, label: str, outcomes: list[Outcome], single: Outcome) -> Row:
+    wanted = PARALLEL_EFFICIENCY * len(outcomes)
+    target = f">= {wanted:g} x one tenant, 0 x 429"
+    for outcome in [*outcomes, single]:
+        why = _failure(outcome)
+        if why:
+            return Row.failed(key, label, f"{outcome.tenant.tenant_id}: {why}", target)
+    total = sum(o.stats.total for o in outcomes)
+    first = min(o.stats.first for o in outcomes)
+    last = max(o.stats.last for o in outcomes)
+    aggregate = total / (last - first)
+    ratio = aggregate / single.stats.rate
+    too_many = sum(o.stats.too_many for o in outcomes)
+    slowest = min(o.stats.rate for o in outcomes)
+    result = (f"{aggregate:.2f} req/s aggregate = {ratio:.2f} x one tenant ({single.stats.rate:.3f} req/s, same "
+              f"limiter); slowest tenant {slowest:.3f} req/s; {too_many} x 429")
+    return Row.judged(key, label, result, target, ratio >= wanted and too_many == 0)
+
+
+def pacing_row(key: str, label: str, bucket: Outcome, fixed: Outcome) -> Row:
+    for outcome in (bucket, fixed):
+        why = _failure(outcome)
+        if why:
+            return Row.failed(key, label, f"{outcome.tenant.tenant_id}: {why}")
+    result = (f"token bucket {fmt_s(bucket.wall)} vs fixed {FIXED_SLEEP_SECONDS:g} s sleep {fmt_s(fixed.wall)} "
+              f"({fixed.stats.rate:.3f} req/s, {fixed.stats.too_many} x 429): the fixed sleep takes "
+              f"{fixed.wall / bucket.wall:.2f} x as long")
+    return Row.info(key, label, result)

@@ -1,0 +1,97 @@
+"""One staging run in its own OS process (started by ``bench.staging`` through ``bench.processes``).
+
+Runs ``pipeline.stage_tenant`` over one window of the source and sends a ``progress`` message after every
+outbox batch (documents so far, seconds, current and peak RSS) and a final ``done`` message. The parent may
+stop a run at its deadline and still knows how far it got and how much memory it used. With
+``"profile": true`` the run goes under cProfile and ``done`` carries where the time went.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import logging
+import os
+import pstats
+import resource
+import time
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+#: (label, file suffix, function names): the stage's parts, by cumulative time under cProfile
+PROFILE_PARTS = (
+    ("extract (SQL)", "lexoffice/source/extract.py", ("window_pages",)),
+    ("rows -> DataFrame", "lexoffice/source/frames.py", ("from_rows",)),
+    ("validation", "lexoffice/validation/", ("validate_invoices", "validate_transactions")),
+    ("DataFrame.to_dict", "pandas/core/frame.py", ("to_dict",)),
+    ("content hash", "lexoffice/source/", ("invoice_content_hash", "transaction_content_hash")),
+    ("payloads", "lexoffice/payloads.py", ("invoice_payload", "transaction_payload", "invoice_related",
+                                           "transaction_related")),
+    ("outbox upsert", "lexoffice/state/outbox.py", ("stage",)),
+)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _profile_shares(profile: cProfile.Profile, total: float) -> dict[str, float]:
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    shares: dict[str, float] = {}
+    for label, suffix, names in PROFILE_PARTS:
+        seconds = sum(entry[3] for (path, _, name), entry in stats.items() if suffix in path and name in names)
+        shares[label] = seconds / total if total else 0.0
+    return shares
+
+
+def run(config: dict[str, Any], conn: Connection) -> None:
+    try:
+        _stage(config, conn)
+    except Exception as exc:  # reported in the table, never hidden
+        conn.send({"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
+
+
+def _stage(config: dict[str, Any], conn: Connection) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    from lexoffice import pipeline
+    from lexoffice.documents import Stream
+    from lexoffice.state import outbox, tenants
+    from lexoffice.state.db import make_engine
+    from lexoffice.windows import Window
+
+    # stage_tenant imports the stream's source module (and with it pandas) on first use; the forkserver has
+    # imported it already (bench.preload), so import time is not counted as staging time.
+    state = make_engine(config["state_url"])
+    source = make_engine(config["source_url"])
+    tenant = tenants.get_tenant(state, config["tenant_id"])
+    window = Window(datetime.fromisoformat(config["start"]), datetime.fromisoformat(config["end"]))
+    staged = 0
+    real_stage = outbox.stage
+
+    def stage_and_report(*args: Any, **kwargs: Any) -> Any:
+        nonlocal staged
+        docs = kwargs["docs"]
+        counts = real_stage(*args, **kwargs)
+        staged += len(docs)
+        conn.send({"kind": "progress", "documents": staged, "seconds": time.perf_counter() - began,
+                   "rss_mb": _rss_mb(), "peak_mb": _peak_mb()})
+        return counts
+
+    outbox.stage = stage_and_report  # a probe around the real call, so progress survives a deadline
+    profile = cProfile.Profile() if config.get("profile") else None
+    began = time.perf_counter()  # read by stage_and_report
+    if profile:
+        profile.enable()
+    result = pipeline.stage_tenant(state_engine=state, source_engine=source, tenant=tenant,
+                                   stream=Stream(config["stream"]), window=window, run_id="bench")
+    if profile:
+        profile.disable()
+    seconds = time.perf_counter() - began
+    conn.send({"kind": "done", "documents": staged, "seconds": seconds, "counts": result["counts"],
+               "rss_mb": _rss_mb(), "peak_mb": _peak_mb(),
+               "profile": _profile_shares(profile, seconds) if profile else None})

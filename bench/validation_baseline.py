@@ -1,0 +1,104 @@
+"""Vectorised validation against the per-row Python loop (``validation.reference_loop``): same rules, same rows.
+
+Both get the same prepared frames, read from the staging source with the pipeline's own SQL, and must
+report the same reasons for every document; otherwise the ratio would compare different work.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.stage_data import WINDOW_START, SourceData
+from bench.table import Row, fmt_int, fmt_s
+
+
+@dataclass(frozen=True)
+class Comparison:
+    documents: int
+    rows: int
+    vectorised: list[float]
+    loop: list[float]
+    mismatches: int
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.loop) / statistics.median(self.vectorised)
+
+
+def _read(source: SourceData, name: str, page: int, **extra: Any) -> list[Any]:
+    from lexoffice.source.extract import query
+
+    stamps = {"invoice_drafts_window.sql": ("created_at", "updated_at", "event_at"),
+              "transactions_window.sql": ("completed_at", "updated_at")}[name]
+    after = "after_event_at" if name.startswith("invoice") else "after_completed_at"
+    statement = query(name, datetimes=("start", "end", after), result_timestamps=stamps)
+    engine = sa.create_engine(source.url)
+    try:
+        with engine.connect() as conn:
+            rows = list(conn.execute(statement, {
+                "company_id": source.company_id, "start": WINDOW_START, "end": WINDOW_START.replace(year=2100),
+                after: WINDOW_START, "after_id": "", "page_size": page, **extra}).mappings())
+            if name.startswith("invoice"):
+                lines = conn.execute(query("invoice_draft_lines.sql", expanding=("draft_ids",)),
+                                     {"draft_ids": [r["id"] for r in rows]})
+                return [rows, list(lines.mappings())]
+            return [rows]
+    finally:
+        engine.dispose()
+
+
+def _codes(verdicts: Any) -> list[list[str]]:
+    return [[reason.code for reason in reasons] for reasons in verdicts["reasons"]]
+
+
+def _time(function: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
+    seconds, result = [], None
+    for _ in range(repeats):
+        began = time.perf_counter()
+        result = function()
+        seconds.append(time.perf_counter() - began)
+    return seconds, result
+
+
+def compare_invoices(source: SourceData, drafts: int, repeats: int) -> Comparison:
+    from lexoffice.source import frames
+    from lexoffice.validation.invoices import validate_invoices
+    from lexoffice.validation.reference_loop import validate_invoices_loop
+
+    draft_rows, line_rows = _read(source, "invoice_drafts_window.sql", drafts)
+    d, lines = frames.from_rows(frames.DRAFTS, draft_rows), frames.from_rows(frames.LINES, line_rows)
+    fast, fast_result = _time(lambda: validate_invoices(d, lines), repeats)
+    slow, slow_result = _time(lambda: validate_invoices_loop(d, lines), repeats)
+    mismatches = sum(a != b for a, b in zip(_codes(fast_result), _codes(slow_result), strict=True))
+    return Comparison(len(d), len(lines), fast, slow, mismatches)
+
+
+def compare_transactions(source: SourceData, transactions: int, repeats: int) -> Comparison:
+    from lexoffice.source import frames
+    from lexoffice.validation.reference_loop import validate_transactions_loop
+    from lexoffice.validation.transactions import validate_transactions
+
+    (rows,) = _read(source, "transactions_window.sql", transactions)
+    t = frames.from_rows(frames.TRANSACTIONS, rows)
+    fast, fast_result = _time(lambda: validate_transactions(t), repeats)
+    slow, slow_result = _time(lambda: validate_transactions_loop(t), repeats)
+    mismatches = sum(a != b for a, b in zip(_codes(fast_result), _codes(slow_result), strict=True))
+    return Comparison(len(t), len(t), fast, slow, mismatches)
+
+
+def row(key: str, what: str, comparison: Comparison) -> Row:
+    c = comparison
+    label = f"Validation baseline, {what}: vectorised vs per-row loop (median of {len(c.loop)})"
+    size = (f"{fmt_int(c.documents)} drafts / {fmt_int(c.rows)} lines" if c.rows != c.documents
+            else f"{fmt_int(c.documents)} transactions")
+    if c.mismatches:
+        return Row.failed(key, label, f"the two disagree on {c.mismatches} of {c.documents} documents ({size})")
+    result = (f"{fmt_s(statistics.median(c.vectorised))} vs {fmt_s(statistics.median(c.loop))} for {size}: "
+              f"vectorised is {c.ratio:.1f} x faster; same reasons for every document")
+    return Row.info(key, label, result)

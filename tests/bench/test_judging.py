@@ -1,0 +1,108 @@
+"""How the benchmark turns measurements into verdicts (pure functions, no servers)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bench.delivery import Outcome, RequestStats, request_stats
+from bench.delivery_rows import parallel_row, rate_row, requests_row
+from bench.delivery_setup import Contacts, Limiter, PreparedTenant, Scenario
+from bench.stage_data import StageWindow
+from bench.stage_rows import memory_row, stage_row
+from bench.staging import StageRun
+from bench.table import Row, Verdict, parse_keys, render
+
+
+def outcome(*, docs: int = 10, customers: int = 3, contacts: Contacts = Contacts.MAPPED, stats: RequestStats,
+            sent: int | None = None, wall: float = 5.0) -> Outcome:
+    tenant = PreparedTenant(Scenario("s", docs, Limiter.TOKEN_BUCKET, contacts), "t", "org", "C1", "url",
+                            docs, customers, api_key="secret")
+    return Outcome(tenant, wall, docs if sent is None else sent, None, 0.1, stats)
+
+
+def log(times: list[float], status: int = 201, method: str = "POST", path: str = "/v1/invoices") -> list[dict]:
+    return [{"t": t, "method": method, "path": path, "status": status, "fault": None} for t in times]
+
+
+def paced(gap: float, *, docs: int = 10, offset: float = 0.0) -> RequestStats:
+    """A profile GET, then ``docs`` invoice POSTs, ``gap`` seconds apart."""
+    entries = log([offset], method="GET", path="/v1/profile") + log([offset + gap * (i + 1) for i in range(docs)])
+    return request_stats(entries, since=0)
+
+
+def test_request_stats_ignore_requests_before_the_start_and_count_429s() -> None:
+    entries = log([1.0, 2.0]) + log([10.0], method="GET", path="/v1/profile") + log([10.5, 11.0]) + log(
+        [11.2], status=429)
+    stats = request_stats(entries, since=5.0)
+    assert (stats.total, stats.invoice_posts, stats.too_many, stats.per_run) == (4, 2, 1, 1)
+    assert stats.rate == pytest.approx(3 / 1.2)
+
+
+def test_rate_target_needs_95_percent_and_no_429() -> None:
+    assert rate_row("k", "m", outcome(stats=paced(0.5))).verdict == Verdict.MET
+    assert rate_row("k", "m", outcome(stats=paced(0.55))).verdict == Verdict.MISSED
+    entries = log([0.0], method="GET", path="/v1/profile") + log([0.5 * (i + 1) for i in range(10)])
+    throttled = request_stats(entries + log([5.2], status=429), since=0)
+    assert rate_row("k", "m", outcome(stats=throttled)).verdict == Verdict.MISSED
+
+
+def test_a_draft_not_sent_fails_the_measurement() -> None:
+    assert rate_row("k", "m", outcome(stats=paced(0.5, docs=9), sent=9)).verdict == Verdict.FAILED
+    assert rate_row("k", "m", outcome(stats=paced(0.5, docs=11))).verdict == Verdict.FAILED  # a draft sent twice
+
+
+def test_per_document_lookups_miss_the_request_target() -> None:
+    posts = log([float(i) for i in range(10)])
+    contacts = log([20.0, 21.0, 22.0], path="/v1/contacts")
+    constant = log([0.0], method="GET", path="/v1/profile") + log([0.1], method="GET", path="/v1/contacts")
+    good = request_stats(posts + contacts + constant, since=0)
+    assert requests_row("k", "m", outcome(contacts=Contacts.NEW, stats=good)).verdict == Verdict.MET
+    lookups = log([30.0 + i for i in range(10)], method="GET", path="/v1/contacts")
+    bad = request_stats(posts + contacts + constant + lookups, since=0)
+    assert requests_row("k", "m", outcome(contacts=Contacts.NEW, stats=bad)).verdict == Verdict.MISSED
+
+
+def test_parallel_target_scales_with_the_number_of_tenants() -> None:
+    single = outcome(stats=paced(0.5))
+    together = [outcome(stats=paced(0.5, offset=n * 0.01)) for n in range(4)]
+    assert parallel_row("k", "m", together, single).verdict == Verdict.MET
+    one_after_another = [outcome(stats=paced(0.5, offset=n * 5.5)) for n in range(4)]
+    assert parallel_row("k", "m", one_after_another, single).verdict == Verdict.MISSED
+
+
+def stage_run(rows: int, *, finished: bool, seconds: float, peak: float, deadline: float = 100.0) -> StageRun:
+    window = StageWindow(datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 1, tzinfo=timezone.utc),
+                         rows, rows)
+    return StageRun("transactions", rows, window, deadline, finished=finished, seconds=seconds,
+                    documents=rows if finished else rows // 4, peak_mb=peak, trace=[(rows, peak)])
+
+
+def test_stage_target_is_30_seconds_per_million_rows() -> None:
+    assert stage_row("transactions", 100_000, stage_run(100_000, finished=True, seconds=2.9, peak=200)).verdict \
+        == Verdict.MET
+    assert stage_row("transactions", 100_000, stage_run(100_000, finished=True, seconds=3.1, peak=200)).verdict \
+        == Verdict.MISSED
+    assert stage_row("transactions", 100_000, stage_run(100_000, finished=True, seconds=1, peak=2000)).verdict \
+        == Verdict.MISSED
+
+
+def test_a_stopped_run_reports_its_rate_and_misses() -> None:
+    row = stage_row("transactions", 1_000_000, stage_run(1_000_000, finished=False, seconds=100, peak=300))
+    assert row.verdict == Verdict.MISSED
+    assert "250,000" in row.result and "400 s for all" in row.result.replace(".0 s", " s")
+
+
+def test_memory_must_stay_flat() -> None:
+    flat = [(n, stage_run(n, finished=True, seconds=1, peak=p)) for n, p in ((1, 200), (3, 210), (10, 230))]
+    assert memory_row("transactions", flat).verdict == Verdict.MET
+    growing = [(n, stage_run(n, finished=True, seconds=1, peak=p)) for n, p in ((1, 200), (3, 400), (10, 900))]
+    assert memory_row("transactions", growing).verdict == Verdict.MISSED
+
+
+def test_rendered_table_keeps_every_key_and_escapes_pipes() -> None:
+    rows = [Row.info("a.1", "x | y", "r"), Row.judged("b.2", "m", "r", "t", True)]
+    text = render(rows)
+    assert parse_keys(text) == ["a.1", "b.2"]
+    assert "x \\| y" in text
