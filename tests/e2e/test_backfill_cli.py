@@ -3,7 +3,6 @@ LocalExecutor): it re-reads past windows and sends only what is missing."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -30,12 +29,21 @@ def _airflow(env: dict[str, str], *args: str, check: bool = True) -> subprocess.
                           timeout=180, check=check)
 
 
-def _runs(env: dict[str, str]) -> list[dict[str, str]]:
-    out = _airflow(env, "dags", "list-runs", DAG_ID, "-o", "json").stdout
-    for line in out.splitlines():  # the CLI may print warnings before the JSON line
-        if line.startswith("[{") or line.strip() == "[]":
-            return json.loads(line)
-    return []
+def _backfill_runs(metadata_db: Path) -> list[dict[str, str]]:
+    """The backfill runs as the scheduler recorded them (read from the metadata DB: the CLI's JSON output is
+    interleaved with warnings, and each CLI call costs seconds)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{metadata_db}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT run_id, state FROM dag_run WHERE dag_id = :d AND run_type = 'backfill'"),
+                                {"d": DAG_ID}).mappings().all()
+    except sa.exc.OperationalError:
+        return []
+    finally:
+        engine.dispose()
+    return [dict(r) for r in rows]
 
 
 def _wait(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
@@ -68,7 +76,7 @@ def test_backfill_create_sends_only_what_is_missing(world: World, tmp_path: Path
            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
            "AIRFLOW__CORE__PARALLELISM": "4",
-           "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
+           "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     server = subprocess.Popen([str(BIN / "airflow"), "standalone"], env=env, cwd=ROOT, start_new_session=True,
                               stdout=open(tmp_path / "standalone.log", "w"), stderr=subprocess.STDOUT)
@@ -96,14 +104,15 @@ def test_backfill_create_sends_only_what_is_missing(world: World, tmp_path: Path
             time.sleep(3)
         assert created.returncode == 0, created.stdout[-2000:] + created.stderr[-2000:]
 
+        metadata_db = tmp_path / "standalone.db"
+
         def finished() -> bool:
-            runs = _runs(env)
-            backfill = [r for r in runs if str(r.get("run_type")) == "backfill" or "backfill" in r["run_id"]]
-            return len(backfill) == 3 and all(r["state"] in ("success", "failed") for r in backfill)
+            runs = _backfill_runs(metadata_db)
+            return len(runs) == 3 and all(r["state"] in ("success", "failed") for r in runs)
 
         _wait(finished, 420, "three backfill runs to finish")
-        runs = _runs(env)
-        assert {r["state"] for r in runs if "backfill" in r["run_id"]} == {"success"}, runs
+        runs = _backfill_runs(metadata_db)
+        assert {r["state"] for r in runs} == {"success"}, runs
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
