@@ -2,9 +2,9 @@
 
 The connection form is declared in ``provider_info.py``: host = API base URL, password = API key when
 login is empty, otherwise login/password = OAuth client id/secret (the tenant's refresh token then lives
-in a ``TokenStore``, keyed by the connection id). Only the extras ``oauth_token_url`` and
-``allow_insecure_http`` are read, by name. Unlike ``HttpHook``, no extra ever becomes an HTTP header,
-so an extra such as ``export_since`` cannot leak to Lexware.
+in a ``TokenStore``, keyed by the connection id). Only the extras ``oauth_token_url``,
+``allow_insecure_http`` and ``timeout`` (seconds) are read, by name. Unlike ``HttpHook``, no extra ever
+becomes an HTTP header, so an extra such as ``export_since`` cannot leak to Lexware.
 """
 
 from __future__ import annotations
@@ -92,9 +92,11 @@ class LexofficeHook(BaseHook):
             )
         else:
             auth = ApiKeyAuth(secret)
+        timeout = request_timeout(extras.get("timeout"))
         return LexofficeClient(
             base_url,
             auth,
+            **({"timeout": timeout} if timeout else {}),
             rate_limiter=self.rate_limiter,
             # One connection is one tenant; callers that know the organisation id should pass it instead.
             rate_key=self.rate_key or f"lexoffice:{self.lexoffice_conn_id}",
@@ -123,6 +125,20 @@ def api_base_url(host: str | None, port: int | None = None) -> str:
         if port:
             host = f"{host}:{port}"
     return host
+
+
+def request_timeout(value: Any) -> tuple[float, float] | None:
+    """The ``timeout`` extra as (connect, read) seconds: a number is the read timeout (connect at most 5 s), a
+    pair sets both; absent means the client's default. A POST that outlives it is reconciled, never re-sent."""
+    if value is None or value == "":
+        return None
+    try:
+        parts = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
+    except (TypeError, ValueError):
+        raise ValueError(f"connection extra 'timeout' must be seconds or [connect, read], got {value!r}") from None
+    if len(parts) not in (1, 2) or min(parts) <= 0:
+        raise ValueError(f"connection extra 'timeout' must be positive seconds or [connect, read], got {value!r}")
+    return (min(5.0, parts[0]), parts[0]) if len(parts) == 1 else (parts[0], parts[1])
 
 
 def _as_bool(value: Any) -> bool:

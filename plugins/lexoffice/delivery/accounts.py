@@ -38,15 +38,11 @@ class AccountResolver:
             mappings.adopt_account(self.engine, tenant_id=self.tenant_id, iban=iban, lexware_id=account_id)
             log.info("account %s: using existing Lexware financial account %s", iban, account_id)
             return account_id
-        if mapping and mapping.state in (mappings.MappingState.CREATING, mappings.MappingState.UNKNOWN):
-            # Lexware has no account for this IBAN, so the earlier create of unknown outcome did not create one;
-            # only the organisation's lease holder gets here. Forget it, or the account could never be created.
-            mappings.release_account(self.engine, tenant_id=self.tenant_id, iban=iban)
-            log.info("account %s: an earlier create did not reach Lexware; creating it now", iban)
         if mapping is not None:
             # An earlier create whose outcome was unknown did not happen (no account for the IBAN); we hold the
-            # organisation lease, so the stale write-ahead mark can go.
+            # organisation lease, so the stale write-ahead mark can go (once).
             mappings.release_account(self.engine, tenant_id=self.tenant_id, iban=iban)
+            log.info("account %s: an earlier create did not reach Lexware; creating it now", iban)
         if not mappings.claim_account(self.engine, tenant_id=self.tenant_id, iban=iban):
             raise OutcomeUnknownError("another sender is creating this financial account right now")
         try:

@@ -70,10 +70,7 @@ class ContactResolver:
             if found:
                 return self._adopt(key, found, note="reconciled an earlier create")
             # Lexware has no such contact: the earlier create never happened. We hold the organisation lease,
-            # so nobody else is creating it; forget the stale write-ahead mark and create it now.
-            mappings.release_contact(self.engine, tenant_id=self.tenant_id, customer_key=key)
-            # Only the organisation's lease holder gets here, so no other sender is creating it: the earlier
-            # attempt provably did not create a contact. Forget it, or the customer could never be created.
+            # so nobody else is creating it; forget the stale write-ahead mark (once) and create it now.
             mappings.release_contact(self.engine, tenant_id=self.tenant_id, customer_key=key)
             log.info("customer %s: an earlier create did not reach Lexware; creating it now", key)
         else:
