@@ -20,6 +20,8 @@ def at(day: str, hour: int = 10) -> datetime:
 
 
 def _insert(engine: sa.Engine, table: Any, rows: list[dict[str, Any]]) -> None:
+    if not rows:  # an empty executemany would be INSERT ... DEFAULT VALUES
+        return
     with engine.begin() as conn:
         conn.execute(sa.insert(table), rows)
 
