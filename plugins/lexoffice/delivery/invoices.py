@@ -51,22 +51,15 @@ class InvoiceDelivery:
 
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES, dry_run=dry_run)
-        pending = outbox.rows(
-            self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
-            states=[DocState.PENDING], doc_keys=doc_keys,
-        )
         if dry_run:
+            pending = self._pending(doc_keys)
             result.would_send = [_preview(row) for row in pending]
             result.pending_left = len(pending)
             log.info("dry run: %d invoice draft(s) would be sent; nothing was sent", len(pending))
             return result
 
         self._reconcile(result, doc_keys)
-        # reconciliation may have released rows back to pending
-        pending = outbox.rows(
-            self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
-            states=[DocState.PENDING], doc_keys=doc_keys,
-        )
+        pending = self._pending(doc_keys)  # after reconciling: it may have released rows back to pending
         contacts = ContactResolver(self.engine, self.client, self.tenant.tenant_id, sleep=self.sleep)
         progress = Progress("invoice drafts", len(pending), log)
         try:
@@ -79,6 +72,10 @@ class InvoiceDelivery:
                 self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES
             ).get(DocState.PENDING, 0)
         return result
+
+    def _pending(self, doc_keys: Sequence[str] | None) -> list[Any]:
+        return outbox.rows(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
+                           states=[DocState.PENDING], doc_keys=doc_keys)
 
     # -- reconcile -------------------------------------------------------------------------------------------
     def _reconcile(self, result: DeliveryResult, doc_keys: Sequence[str] | None) -> None:
