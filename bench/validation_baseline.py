@@ -32,22 +32,21 @@ class Comparison:
 
 
 def _read(source: SourceData, name: str, page: int, **extra: Any) -> list[Any]:
-    from lexoffice.source.extract import query
+    """One page of the window query (and, for drafts, their lines) as ``extract.Rows``."""
+    from lexoffice.source.extract import fetch, query
 
-    stamps = {"invoice_drafts_window.sql": ("created_at", "updated_at", "event_at"),
-              "transactions_window.sql": ("completed_at", "updated_at")}[name]
     after = "after_event_at" if name.startswith("invoice") else "after_completed_at"
-    statement = query(name, datetimes=("start", "end", after), result_timestamps=stamps)
+    statement = query(name, datetimes=("start", "end", after))
     engine = sa.create_engine(source.url)
     try:
         with engine.connect() as conn:
-            rows = list(conn.execute(statement, {
+            rows = fetch(conn, statement, {
                 "company_id": source.company_id, "start": WINDOW_START, "end": WINDOW_START.replace(year=2100),
-                after: WINDOW_START, "after_id": "", "page_size": page, **extra}).mappings())
+                after: WINDOW_START, "after_id": "", "page_size": page, **extra})
             if name.startswith("invoice"):
-                lines = conn.execute(query("invoice_draft_lines.sql", expanding=("draft_ids",)),
-                                     {"draft_ids": [r["id"] for r in rows]})
-                return [rows, list(lines.mappings())]
+                lines = fetch(conn, query("invoice_draft_lines.sql", expanding=("draft_ids",)),
+                              {"draft_ids": rows.column("id")})
+                return [rows, lines]
             return [rows]
     finally:
         engine.dispose()
@@ -72,7 +71,8 @@ def compare_invoices(source: SourceData, drafts: int, repeats: int) -> Compariso
     from lexoffice.validation.reference_loop import validate_invoices_loop
 
     draft_rows, line_rows = _read(source, "invoice_drafts_window.sql", drafts)
-    d, lines = frames.from_rows(frames.DRAFTS, draft_rows), frames.from_rows(frames.LINES, line_rows)
+    d = frames.from_columns(frames.DRAFTS, draft_rows.columns, draft_rows.values)
+    lines = frames.from_columns(frames.LINES, line_rows.columns, line_rows.values)
     fast, fast_result = _time(lambda: validate_invoices(d, lines), repeats)
     slow, slow_result = _time(lambda: validate_invoices_loop(d, lines), repeats)
     mismatches = sum(a != b for a, b in zip(_codes(fast_result), _codes(slow_result), strict=True))
@@ -85,7 +85,7 @@ def compare_transactions(source: SourceData, transactions: int, repeats: int) ->
     from lexoffice.validation.transactions import validate_transactions
 
     (rows,) = _read(source, "transactions_window.sql", transactions)
-    t = frames.from_rows(frames.TRANSACTIONS, rows)
+    t = frames.from_columns(frames.TRANSACTIONS, rows.columns, rows.values)
     fast, fast_result = _time(lambda: validate_transactions(t), repeats)
     slow, slow_result = _time(lambda: validate_transactions_loop(t), repeats)
     mismatches = sum(a != b for a, b in zip(_codes(fast_result), _codes(slow_result), strict=True))

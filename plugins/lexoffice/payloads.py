@@ -101,8 +101,10 @@ def _berlin(value: date | datetime) -> datetime:
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("a timestamp for Lexware must be timezone-aware")
         moment = value.astimezone(BERLIN)
+        # A plain datetime (not a pandas Timestamp); ``fold`` keeps the second 02:30 of the night summer
+        # time ends at +01:00 instead of repeating the first one's +02:00.
         return datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
-                        moment.microsecond, tzinfo=BERLIN)
+                        moment.microsecond, tzinfo=BERLIN, fold=moment.fold)
     return datetime.combine(value, time(), tzinfo=BERLIN)
 
 
@@ -170,7 +172,7 @@ def customer_name(draft: Row) -> str | None:
     return joined or None
 
 
-def _address(draft: Row) -> dict[str, str]:
+def address(draft: Row) -> dict[str, str]:
     address = {
         "name": customer_name(draft),
         "street": text(draft.get("customer_street")),
@@ -208,7 +210,7 @@ def invoice_payload(draft: Row, lines: Sequence[Row]) -> dict[str, Any]:
         raise ValueError(f"draft {draft.get('id')!r} has no voucher date; validate before building payloads")
     payload: dict[str, Any] = {
         "voucherDate": lexware_datetime(voucher),
-        "address": _address(draft),
+        "address": address(draft),
         "lineItems": [line_item(line, tax_type) for line in sorted(lines, key=lambda l: int(l["position"]))],
         "totalPrice": {"currency": "EUR"},
         "taxConditions": {"taxType": tax_type},
@@ -245,7 +247,7 @@ def contact_payload(draft: Row) -> dict[str, Any]:
     else:
         person = {"salutation": salutation, "firstName": first_name, "lastName": last_name}
         body["person"] = {k: v for k, v in person.items() if v is not None}
-    billing = {k: v for k, v in _address(draft).items() if k != "name"}
+    billing = {k: v for k, v in address(draft).items() if k != "name"}
     body["addresses"] = {"billing": [billing]}
     if email:
         body["emailAddresses"] = {("business" if is_company else "private"): [email]}

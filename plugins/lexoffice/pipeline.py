@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -21,27 +22,59 @@ from lexoffice.delivery import preflight
 from lexoffice.delivery.invoices import InvoiceDelivery, _blocked_message
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.delivery.transactions import TransactionDelivery
-from lexoffice.documents import Stream
+from lexoffice.documents import StagedDocument, Stream
 from lexoffice.state import outbox
 from lexoffice.state.locks import OrganisationLease
+from lexoffice.state.outbox import StageCounts
 from lexoffice.windows import Window
 
 log = logging.getLogger(__name__)
 
-STAGE_CHUNK = 2000
+#: Documents per source page (validated and built at once) and per outbox transaction.
+SOURCE_PAGE = 10_000
+STAGE_BATCH = 5_000
+
+
+class StageProgress:
+    """Logs documents staged so far and the rate, at most every ``every`` seconds (the total is unknown
+    until the source is read to its end); ``on_progress`` sees every committed batch."""
+
+    def __init__(self, label: str, on_progress: Callable[[StageCounts], None] | None = None,
+                 every: float = 10.0) -> None:
+        self.label, self.on_progress, self.every = label, on_progress, every
+        self.started = self.last_log = time.monotonic()
+        self.documents_read = 0
+
+    def read(self, n: int) -> None:
+        self.documents_read += n
+
+    def staged(self, counts: StageCounts) -> None:
+        if self.on_progress is not None:
+            self.on_progress(counts)
+        now = time.monotonic()
+        if now - self.last_log >= self.every:
+            self.last_log = now
+            rate = counts.total / max(now - self.started, 1e-9)
+            log.info("%s: %d documents staged (%d read), %.0f docs/s", self.label, counts.total,
+                     self.documents_read, rate)
 
 
 def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
                  window: Window | None, source_ids: Sequence[str] | None = None,
-                 run_id: str | None = None) -> dict[str, Any]:
-    """Extract, validate and record the tenant's documents of ``window`` (or the selected source ids)."""
+                 run_id: str | None = None,
+                 on_progress: Callable[[StageCounts], None] | None = None) -> dict[str, Any]:
+    """Extract, validate and record the tenant's documents of ``window`` (or the selected source ids).
+
+    Pages of ``SOURCE_PAGE`` documents are built while the previous batch is written (``outbox.stage``);
+    ``on_progress`` gets the running counts after every committed batch.
+    """
     if stream == Stream.INVOICES:
         from lexoffice.source.invoices import iter_invoice_documents
 
         chunks = iter_invoice_documents(
             source_engine, company_id=tenant.invoice_company_id,
             start=window.start if window else None, end=window.end if window else None,
-            ids=list(source_ids) if source_ids else None, chunk_size=STAGE_CHUNK,
+            ids=list(source_ids) if source_ids else None, chunk_size=SOURCE_PAGE,
         )
     else:
         from lexoffice.source.transactions import iter_transaction_documents
@@ -52,16 +85,21 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
             start=window.start if window else None, end=window.end if window else None,
             ids=list(source_ids) if source_ids else None,
             export_since=day_start(tenant.export_since) if tenant.export_since else None,
-            chunk_size=STAGE_CHUNK,
+            chunk_size=SOURCE_PAGE,
         )
-    totals: dict[str, int] = {}
     doc_keys: list[str] = []
-    for chunk in chunks:
-        counts = outbox.stage(state_engine, tenant_id=tenant.tenant_id, stream=stream, docs=chunk, run_id=run_id)
-        for key, value in asdict(counts).items():
-            totals[key] = totals.get(key, 0) + int(value)
-        if source_ids:
-            doc_keys.extend(doc.doc_key for doc in chunk)
+    progress = StageProgress(f"tenant {tenant.tenant_id} {stream}", on_progress)
+
+    def documents() -> Iterator[StagedDocument]:
+        for chunk in chunks:
+            progress.read(len(chunk))
+            if source_ids:
+                doc_keys.extend(doc.doc_key for doc in chunk)
+            yield from chunk
+
+    counts = outbox.stage(state_engine, tenant_id=tenant.tenant_id, stream=stream, docs=documents(),
+                          run_id=run_id, batch_size=STAGE_BATCH, on_batch=progress.staged)
+    totals = {key: int(value) for key, value in asdict(counts).items()}
     if source_ids:
         missing = len(set(source_ids)) - len(doc_keys)
         if missing > 0:

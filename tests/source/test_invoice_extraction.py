@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -123,8 +124,11 @@ def test_window_yields_bounded_chunks_lazily(source: sa.Engine) -> None:
     statements = _Statements(source)
     iterator = iter_invoice_documents(source, company_id="co-a", start=START, end=END, chunk_size=5)
     first = next(iterator)
+    time.sleep(0.3)  # time enough for an unbounded reader to read everything
     assert len(first) == 5
-    assert len(statements.pages) == 1 and len(statements.line_queries) == 1  # nothing read ahead
+    # Lazy: on a database server the next page is read while this one is used (lexoffice.background), no more.
+    read_ahead = 1 if source.dialect.name != "sqlite" else 0
+    assert len(statements.pages) <= 1 + read_ahead and len(statements.line_queries) <= 1 + read_ahead
     chunks = [first, *iterator]
     assert [len(chunk) for chunk in chunks] == [5, 5, 5, 5, 3]
     assert statements.pages == [5] * 5  # every page asks for at most chunk_size drafts

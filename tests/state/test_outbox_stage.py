@@ -270,3 +270,31 @@ def test_first_stage_into_a_new_postgres_outbox_leaves_statistics(postgres_url: 
             assert conn.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 'outbox'")).scalar() >= 100
     finally:
         engine.dispose()
+
+
+AWKWARD = ["Tab\there", "Zeile 1\nZeile 2\r\nZeile 3\r", "Back\\slash \\N \\t", "Ünïcødé ✓ 😀", "", "\\"]
+
+
+def test_text_and_json_survive_the_bulk_path_byte_for_byte(engine: sa.Engine, tenant: str) -> None:
+    """PostgreSQL stages through COPY's text format, where tab, line breaks and backslash are syntax."""
+    documents = []
+    for i, text in enumerate(AWKWARD):
+        base = doc(f"draft:{text}:{i}", group=text or None, sort=f"{text}|{i}")
+        documents.append(replace(
+            base, source_ref=text, payload={"remark": text, "nested": {"list": [text, None, 1.5, True]}},
+            related={"lookup": {"name": text}}, reasons=() if i % 2 else (replace(REASON, message_de=text),),
+        ))
+        if i % 2 == 0:
+            documents[-1] = replace(documents[-1], payload=None)
+
+    counts = stage(engine, tenant, *documents, run_id="run\twith tab")
+
+    assert counts.new_pending + counts.new_invalid == len(AWKWARD)
+    for document in documents:
+        row = the_row(engine, tenant, document.doc_key)
+        assert (row.source_ref, row.group_key, row.sort_key) == (document.source_ref, document.group_key,
+                                                                 document.sort_key)
+        assert row.payload == document.payload and row.related == document.related
+        assert row.reasons == [r.as_dict() for r in document.reasons]
+        assert row.run_id == "run\twith tab"
+        assert row.state == (DocState.PENDING if document.is_valid else DocState.INVALID)

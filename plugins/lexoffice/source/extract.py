@@ -4,25 +4,30 @@ Windows use keyset paging on (cursor time, id): each page is one indexed range s
 the previous page's last row, so the thousandth page costs what the first did and nothing is read twice.
 Selections by id send at most one page of ids per query. Each page opens its own connection and returns
 it before the page is handed on, so no transaction stays open while the caller stages documents.
+``pages`` reads the next page in a thread while the caller works on the current one (``lexoffice.background``).
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
+from lexoffice import background
 from lexoffice.source.sql import read_sql, strip_comments
 from lexoffice.source.timestamps import UtcDateTime, require_aware
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Enrich = Callable[[Connection, list[RowMapping]], T]
+Enrich = Callable[[Connection, "Rows"], T]
 
 #: Most values one expanding IN binds; SQLite allows 32,766 variables per statement.
 MAX_BOUND_IDS = 10_000
@@ -33,14 +38,12 @@ def batches(values: Sequence[T], size: int = MAX_BOUND_IDS) -> Iterator[Sequence
         yield values[offset:offset + size]
 
 
-def query(name: str, *, datetimes: Sequence[str] = (), expanding: Sequence[str] = (),
-          result_timestamps: Sequence[str] = ()) -> sa.TextClause:
-    """A text query from ``include/sql/<name>`` with typed timestamp binds and results."""
-    clause = sa.text(strip_comments(read_sql(name))).bindparams(
+def query(name: str, *, datetimes: Sequence[str] = (), expanding: Sequence[str] = ()) -> sa.TextClause:
+    """A text query from ``include/sql/<name>`` with typed timestamp binds (results are read raw, see ``Rows``)."""
+    return sa.text(strip_comments(read_sql(name))).bindparams(
         *[sa.bindparam(p, type_=UtcDateTime()) for p in datetimes],
         *[sa.bindparam(p, expanding=True) for p in expanding],
     )
-    return clause.columns(**{c: UtcDateTime() for c in result_timestamps})  # type: ignore[return-value]
 
 
 def check_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
@@ -57,6 +60,78 @@ def check_page_size(chunk_size: int) -> int:
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     return chunk_size
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One result as the driver returned it: column names and plain tuples (no per-row mapping objects).
+
+    Timestamps are left as the driver gives them (PostgreSQL: aware datetimes; SQLite: text);
+    ``frames.prepare`` turns both into UTC in one vectorised pass.
+    """
+
+    columns: tuple[str, ...]
+    values: list[tuple[Any, ...]]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def column(self, name: str) -> list[Any]:
+        index = self.columns.index(name)
+        return [row[index] for row in self.values]
+
+    def last(self, name: str) -> Any:
+        return self.values[-1][self.columns.index(name)]
+
+
+#: PostgreSQL types read as text or float: ``frames.prepare`` converts whole columns at once, which is far
+#: cheaper than the driver building a ``Decimal``/``date``/``datetime`` per value (and pandas converting
+#: those back). Numbers become float64 in the frame anyway; dates and timestamps are ISO text.
+_PLAIN_LOADERS = {"numeric": "float", "date": "text", "timestamp": "text", "timestamptz": "text"}
+
+
+@contextmanager
+def _plain_values(conn: Connection) -> Iterator[None]:
+    """Within the block, psycopg loads ``_PLAIN_LOADERS`` types as plain text/float on this connection."""
+    if conn.dialect.driver != "psycopg":
+        yield
+        return
+    from psycopg.pq import Format
+    from psycopg.types.numeric import FloatLoader
+    from psycopg.types.string import TextLoader
+
+    adapters = conn.connection.driver_connection.adapters  # type: ignore[union-attr]
+    plain = {"float": FloatLoader, "text": TextLoader}
+    saved = {name: adapters.get_loader(adapters.types[name].oid, Format.TEXT) for name in _PLAIN_LOADERS}
+    for name, kind in _PLAIN_LOADERS.items():
+        adapters.register_loader(name, plain[kind])
+    try:
+        yield
+    finally:
+        for name, loader in saved.items():
+            if loader is not None:
+                adapters.register_loader(name, loader)
+
+
+def fetch(conn: Connection, statement: sa.Executable, params: Mapping[str, Any]) -> Rows:
+    """Run ``statement`` and take all rows straight from the DBAPI cursor (no SQLAlchemy row objects)."""
+    with _plain_values(conn):
+        result = conn.execute(statement, dict(params))
+        try:
+            return Rows(tuple(result.keys()), list(result.cursor.fetchall()) if result.cursor else [])
+        finally:
+            result.close()
+
+
+def as_utc(value: Any) -> datetime:
+    """A cursor value read raw from the driver, as the aware UTC datetime the next page binds."""
+    if isinstance(value, str):
+        value = pd.Timestamp(value).to_pydatetime()
+    if not isinstance(value, datetime):
+        raise TypeError(f"a cursor column must hold timestamps, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
 
 
 def window_pages(
@@ -79,8 +154,8 @@ def window_pages(
     pages = 0
     while True:
         with engine.connect() as conn:
-            rows = list(conn.execute(statement, {**params, after_param: after[0], "after_id": after[1],
-                                                 "page_size": page_size}).mappings())
+            rows = fetch(conn, statement, {**params, after_param: after[0], "after_id": after[1],
+                                           "page_size": page_size})
             result = enrich(conn, rows) if rows else None
         if result is None:
             break
@@ -88,7 +163,7 @@ def window_pages(
         yield result
         if len(rows) < page_size:
             break
-        after = (rows[-1][cursor_column], rows[-1]["id"])
+        after = (as_utc(rows.last(cursor_column)), rows.last("id"))
     log.debug("read %d window page(s)", pages)
 
 
@@ -106,10 +181,15 @@ def id_pages(
     found = 0
     for chunk in batches(wanted, min(page_size, MAX_BOUND_IDS)):
         with engine.connect() as conn:
-            rows = list(conn.execute(statement, {**params, "ids": chunk}).mappings())
+            rows = fetch(conn, statement, {**params, "ids": chunk})
             result = enrich(conn, rows) if rows else None
         found += len(rows)
         if result is not None:
             yield result
     if found < len(wanted):
         log.warning("%d of %d selected id(s) were not found for this tenant", len(wanted) - found, len(wanted))
+
+
+def pages(engine: sa.Engine, pages_: Iterator[T]) -> Iterator[T]:
+    """``pages_``, read one page ahead in a thread where the source is a database server."""
+    return background.read_ahead(pages_, name="source-pages") if background.worth_a_thread(engine) else pages_

@@ -17,7 +17,7 @@ Preparing twice is a no-op, so callers need not know whether a frame was prepare
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,9 +82,11 @@ TRANSACTIONS = FrameSpec(
 )
 
 
-def from_rows(spec: FrameSpec, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """A prepared frame from result rows (``RowMapping`` or dicts)."""
-    frame = pd.DataFrame.from_records([dict(r) for r in rows], columns=list(spec.columns))
+def from_columns(spec: FrameSpec, names: Sequence[str], values: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """A prepared frame from raw result tuples (``extract.Rows``): one column at a time, no row objects."""
+    by_name = dict(zip(names, zip(*values), strict=False)) if values else {n: () for n in names}
+    frame = pd.DataFrame({c: pd.Series(by_name[c], dtype=object) for c in spec.columns if c in by_name},
+                         columns=[c for c in spec.columns if c in by_name])
     return prepare(spec, frame)
 
 

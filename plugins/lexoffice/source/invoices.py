@@ -14,24 +14,18 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from lexoffice import payloads
-from lexoffice.documents import StagedDocument, content_hash
-from lexoffice.source import frames
-from lexoffice.source.extract import batches, check_page_size, check_window, id_pages, query, window_pages
-from lexoffice.source.values import jsonable, sort_key
+from lexoffice.documents import StagedDocument
+from lexoffice.source import columns, extract, frames
+from lexoffice.source.extract import (
+    Rows, batches, check_page_size, check_window, fetch, id_pages, query, window_pages,
+)
+from lexoffice.source.reference_rows import DRAFT_STAMPS, HASHED_DRAFT_COLUMNS, HASHED_LINE_COLUMNS
 from lexoffice.validation.invoices import validate_invoices
 
-_DRAFT_STAMPS = ("created_at", "updated_at", "event_at")
 
-#: Everything about a draft that influences its payload or its validation. Timestamps are left out on
-#: purpose: touching a row without changing it must not look like a change. Dates are hashed as the
-#: source's text, so a correction of an unparsable date counts.
-HASHED_DRAFT_COLUMNS = tuple(
-    f"{c}_text" if c in frames.DRAFTS.dates else c for c in frames.DRAFTS.columns if c not in _DRAFT_STAMPS
-)
-HASHED_LINE_COLUMNS = frames.LINES.columns
 
 _WINDOW = "invoice_drafts_window.sql"
 _BY_IDS = "invoice_drafts_by_ids.sql"
@@ -74,61 +68,180 @@ def iter_invoice_frames(
 
     lines_query = query(_LINES, expanding=("draft_ids",))
 
-    def enrich(conn: Connection, rows: list[RowMapping]) -> tuple[list[RowMapping], list[RowMapping]]:
-        lines: list[RowMapping] = []
-        for draft_ids in batches([r["id"] for r in rows]):
-            lines += conn.execute(lines_query, {"draft_ids": list(draft_ids)}).mappings()
-        return rows, lines
+    def enrich(conn: Connection, drafts: Rows) -> tuple[Rows, Rows]:
+        lines: Rows | None = None
+        for draft_ids in batches(drafts.column("id")):
+            batch = fetch(conn, lines_query, {"draft_ids": list(draft_ids)})
+            lines = batch if lines is None else Rows(lines.columns, lines.values + batch.values)
+        return drafts, lines if lines is not None else Rows(frames.LINES.columns, [])
 
     if ids is not None:
-        statement = query(_BY_IDS, expanding=("ids",), result_timestamps=_DRAFT_STAMPS)
+        statement = query(_BY_IDS, expanding=("ids",))
         pages = id_pages(engine, statement, {"company_id": company_id}, ids=ids, page_size=chunk_size,
                          enrich=enrich)
     else:
         start, end = check_window(start, end)
-        statement = query(_WINDOW, datetimes=("start", "end", "after_event_at"), result_timestamps=_DRAFT_STAMPS)
+        statement = query(_WINDOW, datetimes=("start", "end", "after_event_at"))
         pages = window_pages(engine, statement, {"company_id": company_id, "start": start, "end": end},
                              start=start, cursor_column="event_at", after_param="after_event_at",
                              page_size=chunk_size, enrich=enrich)
-    for draft_rows, line_rows in pages:
-        yield frames.from_rows(frames.DRAFTS, draft_rows), frames.from_rows(frames.LINES, line_rows)
+    for drafts, lines in extract.pages(engine, pages):
+        yield (frames.from_columns(frames.DRAFTS, drafts.columns, drafts.values),
+               frames.from_columns(frames.LINES, lines.columns, lines.values))
 
 
 def build_invoice_documents(drafts: pd.DataFrame, lines: pd.DataFrame, *,
                             on_date: date | None = None) -> list[StagedDocument]:
-    """Validate a page of drafts and build one ``StagedDocument`` per draft (payload only when valid)."""
-    drafts = frames.prepare_drafts(drafts)
-    lines = frames.prepare_lines(lines)
-    verdicts = validate_invoices(drafts, lines, on_date=on_date)
-    lines_by_draft = _group_lines(lines)
+    """Validate a page of drafts and build one ``StagedDocument`` per draft (payload only when valid).
+
+    Hashes, keys and dates are computed a column at a time; request bodies are built from plain values
+    per valid draft, each customer's contact once. ``reference_rows.invoice_documents`` is the per-row
+    definition this agrees with.
+    """
+    d = frames.prepare_drafts(drafts)
+    lines = frames.prepare_lines(lines).sort_values(["draft_id", "position"], kind="stable").reset_index(drop=True)
+    reasons_per_draft = validate_invoices(d, lines, on_date=on_date)["reasons"].tolist()
+    ids = d["id"].tolist()
+    spans = _line_spans(lines["draft_id"].tolist())
+    hashes = _content_hashes(d, lines, ids, spans)
+    events = d["event_at"]
+    event_times = events.dt.to_pydatetime().tolist()
+    sort_keys = [f"{s}|{i}" for s, i in zip(columns.iso_utc_microseconds(events), ids, strict=True)]
+    rows = _plain_rows(d, PAYLOAD_DRAFT_COLUMNS)
+    tax_types = [t or "net" for t in columns.texts(d["tax_type"])]
+    items = _line_items(lines, dict(zip(ids, tax_types, strict=True)))
+    related_of = _related_per_customer()
+    invoice_payload = _payload_builder()
     documents = []
-    for draft, reasons in zip(drafts.to_dict("records"), verdicts["reasons"], strict=True):
-        draft_lines = lines_by_draft.get(draft["id"], [])
+    for i, (row, reasons) in enumerate(zip(rows, reasons_per_draft, strict=True)):
+        start, stop = spans.get(ids[i], (0, 0))
         documents.append(
             StagedDocument(
-                doc_key=payloads.invoice_doc_key(draft["id"]),
-                content_hash=invoice_content_hash(draft, draft_lines),
-                payload=None if reasons else payloads.invoice_payload(draft, draft_lines),
+                doc_key=payloads.invoice_doc_key(ids[i]),
+                content_hash=hashes[i],
+                payload=None if reasons else invoice_payload(row, tax_types[i], items[start:stop]),
                 reasons=tuple(reasons),
-                source_ref=payloads.invoice_source_ref(draft),
-                event_time=draft["event_at"].to_pydatetime(),
-                group_key=payloads.customer_key(draft),
-                sort_key=sort_key(draft["event_at"].to_pydatetime(), draft["id"]),
-                related={} if reasons else payloads.invoice_related(draft),
+                source_ref=payloads.invoice_source_ref(row),
+                event_time=event_times[i],
+                group_key=payloads.customer_key(row),
+                sort_key=sort_keys[i],
+                related={} if reasons else related_of(row),
             )
         )
     return documents
 
 
-def invoice_content_hash(draft: dict[str, Any], lines: Sequence[dict[str, Any]]) -> str:
-    """Hash of the draft's own fields, its company and customer data and its lines."""
-    return content_hash(
-        "invoice",
-        {c: jsonable(draft[c]) for c in HASHED_DRAFT_COLUMNS},
-        [{c: jsonable(line[c]) for c in HASHED_LINE_COLUMNS} for line in lines],
-    )
+#: The draft columns the request bodies and references are built from (no timestamps, dates as ``date``).
+PAYLOAD_DRAFT_COLUMNS = tuple(c for c in frames.DRAFTS.columns if c not in DRAFT_STAMPS)
+_CUSTOMER_COLUMNS = tuple(c for c in frames.DRAFTS.columns if c.startswith("customer_"))
 
 
-def _group_lines(lines: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    ordered = lines.sort_values(["draft_id", "position"], kind="stable").to_dict("records")
-    return {key: list(group) for key, group in itertools.groupby(ordered, key=lambda line: line["draft_id"])}
+def _plain_rows(frame: pd.DataFrame, names: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (str/NaN, float, int, bool, ``date``/None) without
+    ``DataFrame.to_dict``'s per-value boxing."""
+    values = [columns.dates(frame[c]) if c in frames.DRAFTS.dates else frame[c].tolist() for c in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _line_spans(draft_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Where each draft's lines are in the lines sorted by (draft, position): draft id -> (start, stop)."""
+    spans: dict[str, tuple[int, int]] = {}
+    start = 0
+    for draft_id, group in itertools.groupby(draft_ids):
+        stop = start + sum(1 for _ in group)
+        spans[draft_id] = (start, stop)
+        start = stop
+    return spans
+
+
+def _content_hashes(d: pd.DataFrame, lines: pd.DataFrame, ids: list[str],
+                    spans: dict[str, tuple[int, int]]) -> list[str]:
+    """``reference_rows.invoice_content_hash`` of every draft."""
+    draft_json = columns.json_objects(d, HASHED_DRAFT_COLUMNS)
+    line_json = columns.json_objects(lines, HASHED_LINE_COLUMNS)
+    texts = []
+    for draft_id, fields in zip(ids, draft_json, strict=True):
+        start, stop = spans.get(draft_id, (0, 0))
+        texts.append(f'["invoice",{fields},[{",".join(line_json[start:stop])}]]')
+    return columns.sha256_hex(texts)
+
+
+def _line_items(lines: pd.DataFrame, tax_type_of: dict[str, str]) -> list[dict[str, Any]]:
+    """``payloads.line_item`` of every line (sorted by draft and position), a column at a time."""
+    types = [t or "custom" for t in columns.texts(lines["type"])]
+    names = columns.multilines(columns.texts(lines["name"]))
+    descriptions = columns.multilines(columns.texts(lines["description"]))
+    price_kinds = columns.texts(lines["price_kind"])
+    quantities = columns.numbers(lines["quantity"])
+    unit_names = columns.texts(lines["unit_name"])
+    prices = columns.numbers(lines["unit_price"])
+    rates = columns.numbers(lines["tax_rate"])
+    discounts = columns.numbers(lines["discount_percentage"])
+    draft_ids = lines["draft_id"].tolist()
+    items = []
+    for i, kind in enumerate(types):
+        item: dict[str, Any] = {"type": kind, "name": names[i]}
+        if descriptions[i]:
+            item["description"] = descriptions[i]
+        if kind != "text":
+            price_kind = price_kinds[i] or tax_type_of.get(draft_ids[i], "net")
+            item["quantity"] = quantities[i]
+            item["unitName"] = unit_names[i]
+            item["unitPrice"] = {"currency": "EUR", "grossAmount" if price_kind == "gross" else "netAmount": prices[i],
+                                 "taxRatePercentage": rates[i]}
+            item["discountPercentage"] = discounts[i] or 0
+        items.append(item)
+    return items
+
+
+def _payload_builder() -> Any:
+    """``payloads.invoice_payload`` from a plain draft row and its built line items; each distinct
+    date, address and service period of the page is formatted once."""
+    day = columns.day_formatter(payloads.lexware_datetime)
+    addresses: dict[tuple[Any, ...], dict[str, Any]] = {}
+    shipping: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def build(row: dict[str, Any], tax_type: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        voucher = row["voucher_date"]
+        if voucher is None:
+            raise ValueError(f"draft {row.get('id')!r} has no voucher date; validate before building payloads")
+        customer = tuple(row[c] for c in _CUSTOMER_COLUMNS)
+        address = addresses.get(customer)
+        if address is None:
+            address = addresses[customer] = payloads.address(row)
+        period = (row["service_period_start"], row["service_period_end"], row["service_date"])
+        conditions = shipping.get(period)
+        if conditions is None:
+            conditions = shipping[period] = payloads.shipping_conditions(row)
+        payload: dict[str, Any] = {
+            "voucherDate": day(voucher),
+            "address": dict(address),
+            "lineItems": items,
+            "totalPrice": {"currency": "EUR"},
+            "taxConditions": {"taxType": tax_type},
+            "shippingConditions": dict(conditions),
+        }
+        title = payloads.multiline(row["title"])
+        if title:
+            payload["title"] = title
+        introduction = payloads.multiline(row["introduction"])
+        if introduction:
+            payload["introduction"] = introduction
+        payload["remark"] = payloads.remark_with_reference(row)
+        return payload
+
+    return build
+
+
+def _related_per_customer() -> Any:
+    """``payloads.invoice_related`` of a draft row, built once per distinct customer data on the page."""
+    cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def related(row: dict[str, Any]) -> dict[str, Any]:
+        key = tuple(row[c] for c in _CUSTOMER_COLUMNS)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = payloads.invoice_related(row)
+        return found
+
+    return related

@@ -7,31 +7,25 @@ selection by id reads any status and lets validation say why a transaction canno
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from lexoffice import payloads
-from lexoffice.documents import StagedDocument, content_hash
-from lexoffice.source import frames
-from lexoffice.source.extract import check_page_size, check_window, id_pages, query, window_pages
+from lexoffice.documents import StagedDocument
+from lexoffice.source import columns, extract, frames
+from lexoffice.source.extract import Rows, check_page_size, check_window, id_pages, query, window_pages
+from lexoffice.source.reference_rows import EPOCH
+from lexoffice.source.reference_rows import HASHED_TRANSACTION_COLUMNS as HASHED_COLUMNS
 from lexoffice.source.timestamps import require_aware
-from lexoffice.source.values import jsonable, sort_key
 from lexoffice.validation.transactions import validate_transactions
 
-_STAMPS = ("completed_at", "updated_at")
-
-#: Fields that influence the payload or validation; ``updated_at`` is left out (a touch is no change).
-HASHED_COLUMNS = tuple(
-    f"{c}_text" if c in frames.TRANSACTIONS.dates else c for c in frames.TRANSACTIONS.columns if c != "updated_at"
-)
 
 _WINDOW = "transactions_window.sql"
 _BY_IDS = "transactions_by_ids.sql"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def iter_transaction_documents(
@@ -66,63 +60,136 @@ def iter_transaction_frames(
     """The pages behind ``iter_transaction_documents`` as prepared frames (for the benchmark)."""
     check_page_size(chunk_size)
 
-    def enrich(conn: Connection, rows: list[RowMapping]) -> list[RowMapping]:
+    def enrich(conn: Connection, rows: Rows) -> Rows:
         return rows
 
     if ids is not None:
-        statement = query(_BY_IDS, expanding=("ids",), result_timestamps=_STAMPS)
+        statement = query(_BY_IDS, expanding=("ids",))
         pages = id_pages(engine, statement, {"company_id": company_id}, ids=ids, page_size=chunk_size,
                          enrich=enrich)
     else:
         start, end = check_window(start, end)
-        statement = query(_WINDOW, datetimes=("start", "end", "after_completed_at"), result_timestamps=_STAMPS)
+        statement = query(_WINDOW, datetimes=("start", "end", "after_completed_at"))
         pages = window_pages(engine, statement, {"company_id": company_id, "start": start, "end": end},
                              start=start, cursor_column="completed_at", after_param="after_completed_at",
                              page_size=chunk_size, enrich=enrich)
-    for rows in pages:
-        yield frames.from_rows(frames.TRANSACTIONS, rows)
+    for rows in extract.pages(engine, pages):
+        yield frames.from_columns(frames.TRANSACTIONS, rows.columns, rows.values)
 
 
 def build_transaction_documents(transactions: pd.DataFrame, *,
                                 export_since: datetime | None = None) -> list[StagedDocument]:
-    """Validate a page of transactions and build one ``StagedDocument`` each (payload only when valid)."""
-    transactions = frames.prepare_transactions(transactions)
-    verdicts = validate_transactions(transactions, export_since=export_since)
-    documents = []
-    for txn, reasons in zip(transactions.to_dict("records"), verdicts["reasons"], strict=True):
-        event_time = _event_time(txn)
-        documents.append(
-            StagedDocument(
-                doc_key=payloads.transaction_doc_key(txn["id"]),
-                content_hash=transaction_content_hash(txn, export_since),
-                payload=None if reasons else payloads.transaction_payload(txn),
-                reasons=tuple(reasons),
-                source_ref=payloads.transaction_source_ref(txn),
-                event_time=event_time,
-                group_key=payloads.compact(txn["account_iban"]),
-                sort_key=sort_key(event_time, txn["id"]),
-                related={} if reasons else payloads.transaction_related(txn),
-            )
+    """Validate a page of transactions and build one ``StagedDocument`` each (payload only when valid).
+
+    Column at a time; ``reference_rows.transaction_documents`` is the per-row definition it agrees with.
+    """
+    t = frames.prepare_transactions(transactions)
+    reasons_per_row = validate_transactions(t, export_since=export_since)["reasons"].tolist()
+    ids = t["id"].tolist()
+    hashes = _content_hashes(t, export_since)
+    event_times, sort_keys = _event_times_and_sort_keys(t, ids)
+    group_keys = columns.compacts(columns.texts(t["account_iban"]))
+    source_refs = _source_refs(t, ids)
+    payload_list, related_list = _payloads_and_related(t, ids, reasons_per_row, group_keys)
+    return [
+        StagedDocument(
+            doc_key=f"txn:{doc_id}",
+            content_hash=content_hash_,
+            payload=payload,
+            reasons=tuple(reasons),
+            source_ref=source_ref,
+            event_time=event_time,
+            group_key=group_key,
+            sort_key=key,
+            related=related,
         )
-    return documents
+        for doc_id, content_hash_, payload, reasons, source_ref, event_time, group_key, key, related in zip(
+            ids, hashes, payload_list, reasons_per_row, source_refs, event_times, group_keys, sort_keys,
+            related_list, strict=True,
+        )
+    ]
 
 
-def transaction_content_hash(txn: dict[str, Any], export_since: datetime | None) -> str:
-    """Hash of the transaction and its account. ``export_since`` enters only as whether this transaction
-    lies before it, so moving the date forward changes the hash of exactly the transactions it excludes."""
-    completed = txn["completed_at"]
-    before = export_since is not None and completed is not pd.NaT and completed < export_since
-    return content_hash(
-        "transaction",
-        {c: jsonable(txn[c]) for c in HASHED_COLUMNS},
-        {"before_export_since": before},
-    )
+def _content_hashes(t: pd.DataFrame, export_since: datetime | None) -> list[str]:
+    """``reference_rows.transaction_content_hash`` of every row."""
+    fields = columns.json_objects(t, HASHED_COLUMNS)
+    before = columns.is_before(t["completed_at"], export_since)
+    return columns.sha256_hex([
+        f'["transaction",{f},{{"before_export_since":{"true" if b else "false"}}}]'
+        for f, b in zip(fields, before, strict=True)
+    ])
 
 
-def _event_time(txn: dict[str, Any]) -> datetime:
-    """Completion time; for transactions that never completed (selected by id), the last change."""
-    for column in ("completed_at", "updated_at"):
-        value = txn[column]
-        if value is not pd.NaT and value is not None:
-            return value.to_pydatetime()
-    return _EPOCH
+def _event_times_and_sort_keys(t: pd.DataFrame, ids: list[str]) -> tuple[list[datetime], list[str]]:
+    """Completion time, else the last change (selected transactions that never completed), else 1970."""
+    moment = t["completed_at"].fillna(t["updated_at"]).fillna(pd.Timestamp(EPOCH))
+    stamps = columns.iso_utc_microseconds(moment)
+    return moment.dt.to_pydatetime().tolist(), [f"{s}|{i}" for s, i in zip(stamps, ids, strict=True)]
+
+
+def _source_refs(t: pd.DataFrame, ids: list[str]) -> list[str]:
+    """``payloads.transaction_source_ref`` of every row."""
+    bookings = [d.isoformat() if d else "?" for d in columns.dates(t["booking_date"])]
+    amounts = ["?" if a is None else f"{a:.2f}" for a in columns.numbers(t["amount"])]
+    currencies = columns.texts(t["currency"])
+    names = [n or "-" for n in columns.texts(t["counterparty_name"])]
+    kinds = [k or "?" for k in columns.texts(t["kind"])]
+    return [
+        f"{b} {a} {c} {n} ({k}, txn {i})" if c else f"{b} {a} {n} ({k}, txn {i})"
+        for b, a, c, n, k, i in zip(bookings, amounts, currencies, names, kinds, ids, strict=True)
+    ]
+
+
+def _payloads_and_related(t: pd.DataFrame, ids: list[str], reasons_per_row: list[list[Any]],
+                          ibans: list[str | None]) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """``payloads.transaction_payload`` and ``transaction_related`` of every valid row (None/{} otherwise)."""
+    valid = [not r for r in reasons_per_row]
+    if not any(valid):
+        return [None] * len(ids), [{} for _ in ids]
+    finance_day = columns.day_formatter(payloads.finance_datetime)
+    bookings = columns.dates(t["booking_date"])
+    value_dates = columns.dates(t["value_date"])
+    completed = columns.finance_datetimes(t["completed_at"])
+    amounts = t["amount"].tolist()
+    purposes = columns.multilines(columns.texts(t["purpose"]))
+    names = columns.texts(t["counterparty_name"])
+    counter_ibans = columns.compacts(columns.texts(t["counterparty_iban"]))
+    accounts = _accounts(t, ibans)
+    payload_list: list[dict[str, Any] | None] = []
+    related_list: list[dict[str, Any]] = []
+    for i, ok in enumerate(valid):
+        if not ok:
+            payload_list.append(None)
+            related_list.append({})
+            continue
+        payload: dict[str, Any] = {
+            "valueDate": finance_day(value_dates[i] or bookings[i]),
+            "bookingDate": finance_day(bookings[i]),
+            "transactiondate": completed[i],
+            "amount": round(amounts[i], 2),
+            "purpose": purposes[i] or "",
+            "recipientOrSenderName": names[i] or payloads.UNKNOWN_COUNTERPARTY,
+        }
+        if counter_ibans[i]:
+            payload["recipientOrSenderIban"] = counter_ibans[i]
+        payload["externalReference"] = ids[i]
+        payload_list.append(payload)
+        related_list.append(accounts[i])
+    return payload_list, related_list
+
+
+def _accounts(t: pd.DataFrame, ibans: list[str | None]) -> list[dict[str, Any]]:
+    """``payloads.transaction_related`` per row, built once per account (a page has few accounts)."""
+    keys = list(zip(t["account_id"].tolist(), t["account_kind"].tolist(), t["account_name"].tolist(),
+                    t["account_bank_name"].tolist(), t["account_iban"].tolist(), strict=True))
+    cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+    out = []
+    for key, iban in zip(keys, ibans, strict=True):
+        related = cache.get(key)
+        if related is None:
+            account_id, kind, name, bank_name, account_iban = key
+            row = {"account_id": account_id, "account_kind": kind, "account_name": name,
+                   "account_bank_name": bank_name, "account_iban": account_iban}
+            related = cache[key] = {"iban": iban, "account": payloads.account_payload(row)}
+        out.append(related)
+    return out
