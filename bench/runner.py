@@ -53,6 +53,7 @@ class Results:
     parse: list[dag_parse.ParseCost] = field(default_factory=list)
     sources: dict[str, SourceData] = field(default_factory=dict)
     validation: dict[str, validation_baseline.Comparison] = field(default_factory=dict)
+    building: dict[str, validation_baseline.Comparison] = field(default_factory=dict)
     stage: dict[str, list[tuple[int, StageRun]]] = field(default_factory=dict)
     profiles: dict[str, StageRun] = field(default_factory=dict)
     seconds: float = 0.0
@@ -105,6 +106,11 @@ def _staging(infra: Infra, results: Results, deadline: float, log: Callable[[str
     results.validation["invoices"] = validation_baseline.compare_invoices(
         results.sources["invoices"], scale.validation_drafts, scale.validation_repeats)
     results.validation["transactions"] = validation_baseline.compare_transactions(
+        results.sources["transactions"], scale.validation_transactions, scale.validation_repeats)
+    log("document-building baselines")
+    results.building["invoices"] = validation_baseline.compare_invoice_building(
+        results.sources["invoices"], scale.validation_drafts, scale.validation_repeats)
+    results.building["transactions"] = validation_baseline.compare_transaction_building(
         results.sources["transactions"], scale.validation_transactions, scale.validation_repeats)
 
     def profile(stream: str) -> None:
@@ -192,6 +198,9 @@ def rows(results: Results) -> list[Row]:
     table.append(validation_baseline.row("6.validation.invoices", "invoices", results.validation["invoices"]))
     table.append(validation_baseline.row("6.validation.transactions", "transactions",
                                          results.validation["transactions"]))
+    table.append(validation_baseline.build_row("6.build.invoices", "invoices", results.building["invoices"]))
+    table.append(validation_baseline.build_row("6.build.transactions", "transactions",
+                                               results.building["transactions"]))
     table.append(delivery_rows.pacing_row(
         "6.pacing",
         f"Pacing baseline: TokenBucket vs fixed {FIXED_SLEEP_SECONDS:g} s sleep, {scale.delivery_docs} drafts",
@@ -232,6 +241,7 @@ def summary(results: Results) -> dict[str, Any]:
                    "heavy": c.heavy_modules, "error": c.error} for c in results.parse],
         "sources": {k: asdict(v) for k, v in results.sources.items()},
         "validation": {k: asdict(v) | {"ratio": v.ratio} for k, v in results.validation.items()},
+        "building": {k: asdict(v) | {"ratio": v.ratio} for k, v in results.building.items()},
         "stage": {stream: [{"nominal": n, "rows": r.window.rows, "documents": r.window.documents,
                             "finished": r.finished, "seconds": r.seconds, "rows_done": r.rows_done,
                             "peak_mb": r.peak_mb, "deadline": r.deadline, "counts": r.counts, "error": r.error,

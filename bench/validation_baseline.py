@@ -92,6 +92,44 @@ def compare_transactions(source: SourceData, transactions: int, repeats: int) ->
     return Comparison(len(t), len(t), fast, slow, mismatches)
 
 
+def compare_invoice_building(source: SourceData, drafts: int, repeats: int) -> Comparison:
+    """Staging's columnar builder against the per-row definition (``reference_rows``), same pages."""
+    from lexoffice.source import frames, reference_rows
+    from lexoffice.source.invoices import build_invoice_documents
+
+    draft_rows, line_rows = _read(source, "invoice_drafts_window.sql", drafts)
+    d = frames.from_columns(frames.DRAFTS, draft_rows.columns, draft_rows.values)
+    lines = frames.from_columns(frames.LINES, line_rows.columns, line_rows.values)
+    fast, fast_result = _time(lambda: build_invoice_documents(d, lines), repeats)
+    slow, slow_result = _time(lambda: reference_rows.invoice_documents(d, lines), repeats)
+    mismatches = sum(a != b for a, b in zip(fast_result, slow_result, strict=True))
+    return Comparison(len(d), len(lines), fast, slow, mismatches)
+
+
+def compare_transaction_building(source: SourceData, transactions: int, repeats: int) -> Comparison:
+    from lexoffice.source import frames, reference_rows
+    from lexoffice.source.transactions import build_transaction_documents
+
+    (rows,) = _read(source, "transactions_window.sql", transactions)
+    t = frames.from_columns(frames.TRANSACTIONS, rows.columns, rows.values)
+    fast, fast_result = _time(lambda: build_transaction_documents(t), repeats)
+    slow, slow_result = _time(lambda: reference_rows.transaction_documents(t), repeats)
+    mismatches = sum(a != b for a, b in zip(fast_result, slow_result, strict=True))
+    return Comparison(len(t), len(t), fast, slow, mismatches)
+
+
+def build_row(key: str, what: str, comparison: Comparison) -> Row:
+    c = comparison
+    label = f"Building documents, {what}: columnar vs per-row definition (median of {len(c.loop)})"
+    size = (f"{fmt_int(c.documents)} drafts / {fmt_int(c.rows)} lines" if c.rows != c.documents
+            else f"{fmt_int(c.documents)} transactions")
+    if c.mismatches:
+        return Row.failed(key, label, f"the two differ on {c.mismatches} of {c.documents} documents ({size})")
+    result = (f"{fmt_s(statistics.median(c.vectorised))} vs {fmt_s(statistics.median(c.loop))} for {size} "
+              f"(validation included): columnar is {c.ratio:.1f} x faster; equal documents")
+    return Row.info(key, label, result)
+
+
 def row(key: str, what: str, comparison: Comparison) -> Row:
     c = comparison
     label = f"Validation baseline, {what}: vectorised vs per-row loop (median of {len(c.loop)})"

@@ -26,7 +26,7 @@ TINY_ROWS = [
     "3.memory.transactions", "3.profile.transactions",
     "4.parse.lexoffice_invoice_drafts", "4.parse.lexoffice_transactions",
     "5.parallel",
-    "6.validation.invoices", "6.validation.transactions", "6.pacing",
+    "6.validation.invoices", "6.validation.transactions", "6.build.invoices", "6.build.transactions", "6.pacing",
     "7.total",
 ]
 

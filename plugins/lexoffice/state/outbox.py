@@ -405,15 +405,16 @@ _INSERT_COLUMNS = ("tenant_id", "stream", "doc_key", "state", "content_hash", "p
                    "event_time", "group_key", "sort_key", "related", "staged_at", "updated_at", "run_id")
 _PG_COPY = f"COPY outbox ({', '.join(_INSERT_COLUMNS)}) FROM STDIN"
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
 def _copy_text(value: str | None) -> str:
     """One field of PostgreSQL's COPY text format: NULL is \\N; backslash, tab and line breaks escaped."""
     if value is None:
         return "\\N"
-    if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
-        return value.translate(_COPY_ESCAPES)
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\n" in value or "\r" in value or "\t" in value:  # (str.translate is ten times slower on long text)
+        value = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     return value
 
 
