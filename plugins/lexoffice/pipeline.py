@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 #: Documents per source page (validated and built at once) and per outbox transaction.
 SOURCE_PAGE = 10_000
 STAGE_BATCH = 5_000
+#: How often a long stage logs its progress.
+PROGRESS_EVERY_SECONDS = 10.0
 
 
 class StageProgress:
@@ -40,8 +42,9 @@ class StageProgress:
     until the source is read to its end); ``on_progress`` sees every committed batch."""
 
     def __init__(self, label: str, on_progress: Callable[[StageCounts], None] | None = None,
-                 every: float = 10.0) -> None:
-        self.label, self.on_progress, self.every = label, on_progress, every
+                 every: float | None = None) -> None:
+        self.label, self.on_progress = label, on_progress
+        self.every = PROGRESS_EVERY_SECONDS if every is None else every
         self.started = self.last_log = time.monotonic()
         self.documents_read = 0
 

@@ -66,8 +66,8 @@ def check_page_size(chunk_size: int) -> int:
 class Rows:
     """One result as the driver returned it: column names and plain tuples (no per-row mapping objects).
 
-    Timestamps are left as the driver gives them (PostgreSQL: aware datetimes; SQLite: text);
-    ``frames.prepare`` turns both into UTC in one vectorised pass.
+    Values are left as the driver gives them: on PostgreSQL numbers as float and dates/timestamps as ISO text
+    (``_PLAIN_LOADERS``), on SQLite as stored; ``frames.prepare`` types whole columns in one pass.
     """
 
     columns: tuple[str, ...]
