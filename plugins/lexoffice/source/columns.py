@@ -25,12 +25,21 @@ _BERLIN = "Europe/Berlin"
 
 # --- plain values ------------------------------------------------------------------------------------------
 
-def per_distinct(series: pd.Series, fn: Callable[[Any], Any], missing: Any) -> list[Any]:
-    """``fn`` of every value, computed once per distinct value (C-level factorize); ``missing`` for NaN/NaT.
+#: Values looked at to guess whether a column repeats enough for ``per_distinct`` to factorize it.
+_SAMPLE = 256
 
-    Source columns repeat a lot (company, account, currency, kind, status), and even where they do not,
-    one hash-table pass costs less than the function call it saves.
+
+def per_distinct(series: pd.Series, fn: Callable[[Any], Any], missing: Any) -> list[Any]:
+    """``fn`` of every value, ``missing`` for NaN/NaT; ``fn`` runs once per distinct value where values repeat.
+
+    Source columns repeat a lot (company, account, currency, kind, status): those are factorized in C and
+    ``fn`` runs once per distinct value. Columns of mostly distinct values (ids, purposes) are mapped
+    directly, where a hash table would cost more than the calls it saves.
     """
+    values = series.tolist()
+    sample = values[:_SAMPLE]
+    if len(set(sample)) > len(sample) // 4:
+        return [fn(v) if v == v else missing for v in values]  # v != v: NaN / NaT
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=object)
     mapped[:-1] = [fn(u) for u in uniques.tolist()]
@@ -75,13 +84,6 @@ def dates(series: pd.Series) -> list[date | None]:
     out = values.astype(object)
     out[np.isnat(values)] = None
     return out.tolist()
-
-
-def utc_datetimes(series: pd.Series) -> list[datetime | None]:
-    """Timezone-aware UTC datetimes of a prepared timestamp column; None for NaT."""
-    values = series.dt.to_pydatetime()
-    mask = series.isna().to_numpy()
-    return [None if missing else v for v, missing in zip(values.tolist(), mask.tolist(), strict=True)]
 
 
 # --- Lexware date formats ----------------------------------------------------------------------------------
@@ -213,6 +215,6 @@ def is_before(series: pd.Series, moment: datetime | None) -> list[bool]:
 
 __all__ = [
     "compacts", "dates", "day_formatter", "finance_datetimes", "is_before", "iso_utc_microseconds", "json_column",
-    "json_objects", "json_object_template", "json_texts", "multilines", "numbers", "sha256_hex", "texts",
-    "utc_datetimes",
+    "json_objects", "json_object_template", "json_texts", "multilines", "numbers", "per_distinct", "sha256_hex",
+    "texts",
 ]

@@ -93,7 +93,7 @@ def build_transaction_documents(transactions: pd.DataFrame, *,
     payload_list, related_list = _payloads_and_related(t, ids, reasons_per_row, group_keys)
     return [
         StagedDocument(
-            doc_key=f"txn:{doc_id}",
+            doc_key=payloads.transaction_doc_key(doc_id),
             content_hash=content_hash_,
             payload=payload,
             reasons=tuple(reasons),
