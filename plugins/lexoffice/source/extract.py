@@ -4,7 +4,7 @@ Windows use keyset paging on (cursor time, id): each page is one indexed range s
 the previous page's last row, so the thousandth page costs what the first did and nothing is read twice.
 Selections by id send at most one page of ids per query. Each page opens its own connection and returns
 it before the page is handed on, so no transaction stays open while the caller stages documents.
-``pages`` reads the next page in a thread while the caller works on the current one (``lexoffice.background``).
+``source_pages`` reads the next page in a thread while the caller works on the current one (``lexoffice.background``).
 """
 
 from __future__ import annotations
@@ -190,6 +190,32 @@ def id_pages(
         log.warning("%d of %d selected id(s) were not found for this tenant", len(wanted) - found, len(wanted))
 
 
-def pages(engine: sa.Engine, pages_: Iterator[T]) -> Iterator[T]:
-    """``pages_``, read one page ahead in a thread where the source is a database server."""
-    return background.read_ahead(pages_, name="source-pages") if background.worth_a_thread(engine) else pages_
+def source_pages(
+    engine: sa.Engine,
+    *,
+    window_sql: str,
+    ids_sql: str,
+    cursor_column: str,
+    company_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    ids: Sequence[str] | None,
+    page_size: int,
+    enrich: Enrich[T],
+) -> Iterator[T]:
+    """The pages of one stream: exactly ``ids`` when given (``ids_sql``), else the window ``[start, end)``
+    keyset-paged on (``cursor_column``, id) (``window_sql`` binds ``:after_<cursor_column>``). On a database
+    server the next page is read in a thread while the caller works on this one (``background.read_ahead``).
+    """
+    check_page_size(page_size)
+    scope = {"company_id": company_id}
+    if ids is not None:
+        pages = id_pages(engine, query(ids_sql, expanding=("ids",)), scope, ids=ids, page_size=page_size,
+                         enrich=enrich)
+    else:
+        start, end = check_window(start, end)
+        after = f"after_{cursor_column}"
+        pages = window_pages(engine, query(window_sql, datetimes=("start", "end", after)),
+                             {**scope, "start": start, "end": end}, start=start, cursor_column=cursor_column,
+                             after_param=after, page_size=page_size, enrich=enrich)
+    return background.read_ahead(pages, name="source-pages") if background.worth_a_thread(engine) else pages

@@ -18,14 +18,10 @@ from sqlalchemy.engine import Connection
 
 from lexoffice import payloads
 from lexoffice.documents import StagedDocument
-from lexoffice.source import columns, extract, frames
-from lexoffice.source.extract import (
-    Rows, batches, check_page_size, check_window, fetch, id_pages, query, window_pages,
-)
+from lexoffice.source import columns, frames
+from lexoffice.source.extract import Rows, batches, fetch, query, source_pages
 from lexoffice.source.reference_rows import DRAFT_STAMPS, HASHED_DRAFT_COLUMNS, HASHED_LINE_COLUMNS
 from lexoffice.validation.invoices import validate_invoices
-
-
 
 _WINDOW = "invoice_drafts_window.sql"
 _BY_IDS = "invoice_drafts_by_ids.sql"
@@ -64,8 +60,6 @@ def iter_invoice_frames(
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """The pages behind ``iter_invoice_documents`` as prepared (drafts, lines) frames; the benchmark
     times extraction and validation separately with it."""
-    check_page_size(chunk_size)
-
     lines_query = query(_LINES, expanding=("draft_ids",))
 
     def enrich(conn: Connection, drafts: Rows) -> tuple[Rows, Rows]:
@@ -75,17 +69,9 @@ def iter_invoice_frames(
             lines = batch if lines is None else Rows(lines.columns, lines.values + batch.values)
         return drafts, lines if lines is not None else Rows(frames.LINES.columns, [])
 
-    if ids is not None:
-        statement = query(_BY_IDS, expanding=("ids",))
-        pages = id_pages(engine, statement, {"company_id": company_id}, ids=ids, page_size=chunk_size,
-                         enrich=enrich)
-    else:
-        start, end = check_window(start, end)
-        statement = query(_WINDOW, datetimes=("start", "end", "after_event_at"))
-        pages = window_pages(engine, statement, {"company_id": company_id, "start": start, "end": end},
-                             start=start, cursor_column="event_at", after_param="after_event_at",
-                             page_size=chunk_size, enrich=enrich)
-    for drafts, lines in extract.pages(engine, pages):
+    pages = source_pages(engine, window_sql=_WINDOW, ids_sql=_BY_IDS, cursor_column="event_at",
+                         company_id=company_id, start=start, end=end, ids=ids, page_size=chunk_size, enrich=enrich)
+    for drafts, lines in pages:
         yield (frames.from_columns(frames.DRAFTS, drafts.columns, drafts.values),
                frames.from_columns(frames.LINES, lines.columns, lines.values))
 
@@ -115,17 +101,18 @@ def build_invoice_documents(drafts: pd.DataFrame, lines: pd.DataFrame, *,
     documents = []
     for i, (row, reasons) in enumerate(zip(rows, reasons_per_draft, strict=True)):
         start, stop = spans.get(ids[i], (0, 0))
+        customer = None if reasons else tuple(row[c] for c in _CUSTOMER_COLUMNS)  # the caches' key
         documents.append(
             StagedDocument(
                 doc_key=payloads.invoice_doc_key(ids[i]),
                 content_hash=hashes[i],
-                payload=None if reasons else invoice_payload(row, tax_types[i], items[start:stop]),
+                payload=None if reasons else invoice_payload(row, customer, tax_types[i], items[start:stop]),
                 reasons=tuple(reasons),
                 source_ref=payloads.invoice_source_ref(row),
                 event_time=event_times[i],
                 group_key=payloads.customer_key(row),
                 sort_key=sort_keys[i],
-                related={} if reasons else related_of(row),
+                related={} if reasons else related_of(row, customer),
             )
         )
     return documents
@@ -195,17 +182,17 @@ def _line_items(lines: pd.DataFrame, tax_type_of: dict[str, str]) -> list[dict[s
 
 
 def _payload_builder() -> Any:
-    """``payloads.invoice_payload`` from a plain draft row and its built line items; each distinct
-    date, address and service period of the page is formatted once."""
+    """``payloads.invoice_payload`` from a plain draft row, its customer columns (as a tuple) and its built
+    line items; each distinct date, address and service period of the page is formatted once."""
     day = columns.day_formatter(payloads.lexware_datetime)
     addresses: dict[tuple[Any, ...], dict[str, Any]] = {}
     shipping: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    def build(row: dict[str, Any], tax_type: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    def build(row: dict[str, Any], customer: tuple[Any, ...], tax_type: str,
+              items: list[dict[str, Any]]) -> dict[str, Any]:
         voucher = row["voucher_date"]
         if voucher is None:
             raise ValueError(f"draft {row.get('id')!r} has no voucher date; validate before building payloads")
-        customer = tuple(row[c] for c in _CUSTOMER_COLUMNS)
         address = addresses.get(customer)
         if address is None:
             address = addresses[customer] = payloads.address(row)
@@ -237,11 +224,10 @@ def _related_per_customer() -> Any:
     """``payloads.invoice_related`` of a draft row, built once per distinct customer data on the page."""
     cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    def related(row: dict[str, Any]) -> dict[str, Any]:
-        key = tuple(row[c] for c in _CUSTOMER_COLUMNS)
-        found = cache.get(key)
+    def related(row: dict[str, Any], customer: tuple[Any, ...]) -> dict[str, Any]:
+        found = cache.get(customer)
         if found is None:
-            found = cache[key] = payloads.invoice_related(row)
+            found = cache[customer] = payloads.invoice_related(row)
         return found
 
     return related

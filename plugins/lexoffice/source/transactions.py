@@ -16,13 +16,12 @@ from sqlalchemy.engine import Connection
 
 from lexoffice import payloads
 from lexoffice.documents import StagedDocument
-from lexoffice.source import columns, extract, frames
-from lexoffice.source.extract import Rows, check_page_size, check_window, id_pages, query, window_pages
+from lexoffice.source import columns, frames
+from lexoffice.source.extract import Rows, source_pages
 from lexoffice.source.reference_rows import EPOCH
 from lexoffice.source.reference_rows import HASHED_TRANSACTION_COLUMNS as HASHED_COLUMNS
 from lexoffice.source.timestamps import require_aware
 from lexoffice.validation.transactions import validate_transactions
-
 
 _WINDOW = "transactions_window.sql"
 _BY_IDS = "transactions_by_ids.sql"
@@ -58,22 +57,13 @@ def iter_transaction_frames(
     chunk_size: int = 5000,
 ) -> Iterator[pd.DataFrame]:
     """The pages behind ``iter_transaction_documents`` as prepared frames (for the benchmark)."""
-    check_page_size(chunk_size)
-
-    def enrich(conn: Connection, rows: Rows) -> Rows:
+    def rows_as_read(conn: Connection, rows: Rows) -> Rows:
         return rows
 
-    if ids is not None:
-        statement = query(_BY_IDS, expanding=("ids",))
-        pages = id_pages(engine, statement, {"company_id": company_id}, ids=ids, page_size=chunk_size,
-                         enrich=enrich)
-    else:
-        start, end = check_window(start, end)
-        statement = query(_WINDOW, datetimes=("start", "end", "after_completed_at"))
-        pages = window_pages(engine, statement, {"company_id": company_id, "start": start, "end": end},
-                             start=start, cursor_column="completed_at", after_param="after_completed_at",
-                             page_size=chunk_size, enrich=enrich)
-    for rows in extract.pages(engine, pages):
+    pages = source_pages(engine, window_sql=_WINDOW, ids_sql=_BY_IDS, cursor_column="completed_at",
+                         company_id=company_id, start=start, end=end, ids=ids, page_size=chunk_size,
+                         enrich=rows_as_read)
+    for rows in pages:
         yield frames.from_columns(frames.TRANSACTIONS, rows.columns, rows.values)
 
 
