@@ -1,11 +1,13 @@
-"""Vectorised validation against the per-row Python loop (``validation.reference_loop``): same rules, same rows.
+"""Vectorised validation against the per-row Python loop (``validation.reference_loop``), and columnar
+document building against the per-row definition (``source.reference_rows``): same rules, same rows.
 
-Both get the same prepared frames, read from the staging source with the pipeline's own SQL, and must
-report the same reasons for every document; otherwise the ratio would compare different work.
+Each pair gets the same prepared frames, read once from the staging source with the pipeline's own SQL, and
+must agree on every document (same reasons; equal documents); otherwise the ratio would compare different work.
 """
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -65,57 +67,68 @@ def _time(function: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
     return seconds, result
 
 
-def compare_invoices(source: SourceData, drafts: int, repeats: int) -> Comparison:
+@functools.lru_cache(maxsize=4)
+def _invoice_frames(source: SourceData, drafts: int) -> tuple[Any, Any]:
+    """One page of prepared (drafts, lines) frames, read once for all comparisons that use it."""
     from lexoffice.source import frames
+
+    draft_rows, line_rows = _read(source, "invoice_drafts_window.sql", drafts)
+    return (frames.from_columns(frames.DRAFTS, draft_rows.columns, draft_rows.values),
+            frames.from_columns(frames.LINES, line_rows.columns, line_rows.values))
+
+
+@functools.lru_cache(maxsize=4)
+def _transaction_frame(source: SourceData, transactions: int) -> Any:
+    from lexoffice.source import frames
+
+    (rows,) = _read(source, "transactions_window.sql", transactions)
+    return frames.from_columns(frames.TRANSACTIONS, rows.columns, rows.values)
+
+
+def _compare(fast: Callable[[], Any], slow: Callable[[], Any], comparable: Callable[[Any], list[Any]], *,
+             documents: int, rows: int, repeats: int) -> Comparison:
+    """Time both on the same input; count the documents whose ``comparable`` results differ."""
+    fast_seconds, fast_result = _time(fast, repeats)
+    slow_seconds, slow_result = _time(slow, repeats)
+    mismatches = sum(a != b for a, b in zip(comparable(fast_result), comparable(slow_result), strict=True))
+    return Comparison(documents, rows, fast_seconds, slow_seconds, mismatches)
+
+
+def compare_invoices(source: SourceData, drafts: int, repeats: int) -> Comparison:
     from lexoffice.validation.invoices import validate_invoices
     from lexoffice.validation.reference_loop import validate_invoices_loop
 
-    draft_rows, line_rows = _read(source, "invoice_drafts_window.sql", drafts)
-    d = frames.from_columns(frames.DRAFTS, draft_rows.columns, draft_rows.values)
-    lines = frames.from_columns(frames.LINES, line_rows.columns, line_rows.values)
-    fast, fast_result = _time(lambda: validate_invoices(d, lines), repeats)
-    slow, slow_result = _time(lambda: validate_invoices_loop(d, lines), repeats)
-    mismatches = sum(a != b for a, b in zip(_codes(fast_result), _codes(slow_result), strict=True))
-    return Comparison(len(d), len(lines), fast, slow, mismatches)
+    d, lines = _invoice_frames(source, drafts)
+    return _compare(lambda: validate_invoices(d, lines), lambda: validate_invoices_loop(d, lines), _codes,
+                    documents=len(d), rows=len(lines), repeats=repeats)
 
 
 def compare_transactions(source: SourceData, transactions: int, repeats: int) -> Comparison:
-    from lexoffice.source import frames
     from lexoffice.validation.reference_loop import validate_transactions_loop
     from lexoffice.validation.transactions import validate_transactions
 
-    (rows,) = _read(source, "transactions_window.sql", transactions)
-    t = frames.from_columns(frames.TRANSACTIONS, rows.columns, rows.values)
-    fast, fast_result = _time(lambda: validate_transactions(t), repeats)
-    slow, slow_result = _time(lambda: validate_transactions_loop(t), repeats)
-    mismatches = sum(a != b for a, b in zip(_codes(fast_result), _codes(slow_result), strict=True))
-    return Comparison(len(t), len(t), fast, slow, mismatches)
+    t = _transaction_frame(source, transactions)
+    return _compare(lambda: validate_transactions(t), lambda: validate_transactions_loop(t), _codes,
+                    documents=len(t), rows=len(t), repeats=repeats)
 
 
 def compare_invoice_building(source: SourceData, drafts: int, repeats: int) -> Comparison:
     """Staging's columnar builder against the per-row definition (``reference_rows``), same pages."""
-    from lexoffice.source import frames, reference_rows
+    from lexoffice.source import reference_rows
     from lexoffice.source.invoices import build_invoice_documents
 
-    draft_rows, line_rows = _read(source, "invoice_drafts_window.sql", drafts)
-    d = frames.from_columns(frames.DRAFTS, draft_rows.columns, draft_rows.values)
-    lines = frames.from_columns(frames.LINES, line_rows.columns, line_rows.values)
-    fast, fast_result = _time(lambda: build_invoice_documents(d, lines), repeats)
-    slow, slow_result = _time(lambda: reference_rows.invoice_documents(d, lines), repeats)
-    mismatches = sum(a != b for a, b in zip(fast_result, slow_result, strict=True))
-    return Comparison(len(d), len(lines), fast, slow, mismatches)
+    d, lines = _invoice_frames(source, drafts)
+    return _compare(lambda: build_invoice_documents(d, lines), lambda: reference_rows.invoice_documents(d, lines),
+                    list, documents=len(d), rows=len(lines), repeats=repeats)
 
 
 def compare_transaction_building(source: SourceData, transactions: int, repeats: int) -> Comparison:
-    from lexoffice.source import frames, reference_rows
+    from lexoffice.source import reference_rows
     from lexoffice.source.transactions import build_transaction_documents
 
-    (rows,) = _read(source, "transactions_window.sql", transactions)
-    t = frames.from_columns(frames.TRANSACTIONS, rows.columns, rows.values)
-    fast, fast_result = _time(lambda: build_transaction_documents(t), repeats)
-    slow, slow_result = _time(lambda: reference_rows.transaction_documents(t), repeats)
-    mismatches = sum(a != b for a, b in zip(fast_result, slow_result, strict=True))
-    return Comparison(len(t), len(t), fast, slow, mismatches)
+    t = _transaction_frame(source, transactions)
+    return _compare(lambda: build_transaction_documents(t), lambda: reference_rows.transaction_documents(t),
+                    list, documents=len(t), rows=len(t), repeats=repeats)
 
 
 def _row(key: str, label: str, c: Comparison, *, fast: str, agreement: str, note: str = "") -> Row:
