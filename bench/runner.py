@@ -26,7 +26,7 @@ from bench.staging import StageRun, stage_once
 from bench.table import Row, Verdict, fmt_s
 
 #: staging's share of its stream budget, cumulative per size (smallest first): later runs get what earlier leave
-STAGE_SHARES = (0.25, 0.6, 1.0)
+STAGE_SHARES = (0.15, 0.35, 0.65)  # of a stream's budget, cumulative; the parallel run gets the rest
 PROFILE_DEADLINE = 90.0
 FINISH_RESERVE = 20.0  # collecting the delivery results, stopping the servers
 STREAMS = ("invoices", "transactions")
@@ -56,6 +56,7 @@ class Results:
     building: dict[str, validation_baseline.Comparison] = field(default_factory=dict)
     stage: dict[str, list[tuple[int, StageRun]]] = field(default_factory=dict)
     profiles: dict[str, StageRun] = field(default_factory=dict)
+    stage_parallel: dict[str, StageRun] = field(default_factory=dict)
     seconds: float = 0.0
     sandbox_cpu_seconds: float | None = None
 
@@ -65,17 +66,23 @@ def _windows(stream: str, source: SourceData, sizes: tuple[int, ...]) -> list[St
     return [cut(source.url, source.company_id, size) for size in sizes]
 
 
-def _stage_stream(infra: Infra, stream: str, source: SourceData, sizes: tuple[int, ...], budget: float,
-                  log: Callable[[str], None]) -> list[tuple[int, StageRun]]:
-    """Sizes smallest first; each run's deadline is its share of the stream's budget minus what was used."""
+def _stage_stream(infra: Infra, stream: str, source: SourceData, sizes: tuple[int, ...], processes: int,
+                  budget: float, log: Callable[[str], None]) -> tuple[list[tuple[int, StageRun]], StageRun]:
+    """Sizes smallest first, then the largest again with ``processes`` staging processes; each run's deadline
+    is its share of the stream's budget minus what was used."""
     runs = []
     began = time.monotonic()
-    for nominal, window, share in zip(sizes, _windows(stream, source, sizes), STAGE_SHARES, strict=True):
+    windows = _windows(stream, source, sizes)
+    for nominal, window, share in zip(sizes, windows, STAGE_SHARES, strict=True):
         deadline = max(5.0, budget * share - (time.monotonic() - began))
         log(f"staging {window.rows:,} {stream} (deadline {deadline:.0f} s)")
         run = stage_once(infra, source, stream, window, deadline=deadline, name=f"stage_{stream}_{nominal}")
         runs.append((nominal, run))
-    return runs
+    deadline = max(5.0, budget - (time.monotonic() - began))
+    log(f"staging {windows[-1].rows:,} {stream} with {processes} processes (deadline {deadline:.0f} s)")
+    parallel = stage_once(infra, source, stream, windows[-1], deadline=deadline,
+                          name=f"stage_{stream}_{sizes[-1]}_{processes}p", stage_processes=processes)
+    return runs, parallel
 
 
 def _sandbox_cpu(infra: Infra) -> float | None:
@@ -120,7 +127,8 @@ def _staging(infra: Infra, results: Results, deadline: float, log: Callable[[str
                                               deadline=PROFILE_DEADLINE, name=f"profile_{stream}", profile=True)
 
     def stage(stream: str, budget: float) -> None:
-        results.stage[stream] = _stage_stream(infra, stream, results.sources[stream], scale.stage_sizes, budget, log)
+        results.stage[stream], results.stage_parallel[stream] = _stage_stream(
+            infra, stream, results.sources[stream], scale.stage_sizes, scale.stage_processes, budget, log)
 
     if scale.overlap:  # tiny: the figures do not matter, the wall time does
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -188,6 +196,8 @@ def rows(results: Results) -> list[Row]:
         table.append(stage_rows.generation_row(stream, results.sources[stream]))
         for nominal, run in results.stage[stream]:
             table.append(stage_rows.stage_row(stream, nominal, run))
+        nominal, single = results.stage[stream][-1]
+        table.append(stage_rows.parallel_row(stream, nominal, results.stage_parallel[stream], single))
         table.append(stage_rows.memory_row(stream, results.stage[stream]))
         table.append(stage_rows.profile_row(stream, results.profiles[stream]))
     table += [dag_parse.row(cost) for cost in results.parse]
@@ -223,7 +233,8 @@ def notes(results: Results) -> list[str]:
         f"CPU in all{sandbox}, alongside the staging runs.",
         f"Staging sources: the demo generator writes 1/{results.scale.stage_replicas} of the largest size, "
         "PostgreSQL copies it (fresh ids) up to the largest size; every size runs in its own process on a fresh "
-        "outbox (PostgreSQL).",
+        "outbox (PostgreSQL); the largest size runs once more with LEXOFFICE_STAGE_PROCESSES staging processes "
+        "(lexoffice.parallel_stage), whose peak RSS is the largest sum of all of them seen after a batch.",
     ]
 
 
@@ -247,6 +258,10 @@ def summary(results: Results) -> dict[str, Any]:
                             "peak_mb": r.peak_mb, "deadline": r.deadline, "counts": r.counts, "error": r.error,
                             "trace": r.trace} for n, r in runs]
                   for stream, runs in results.stage.items()},
+        "stage_parallel": {stream: {"processes": r.processes, "rows": r.window.rows, "finished": r.finished,
+                                    "seconds": r.seconds, "rows_done": r.rows_done, "peak_mb": r.peak_mb,
+                                    "counts": r.counts, "error": r.error}
+                           for stream, r in results.stage_parallel.items()},
         "profiles": {k: {"rows": r.window.rows, "seconds": r.seconds, "shares": r.profile, "error": r.error}
                      for k, r in results.profiles.items()},
         "sandbox_cpu_seconds": results.sandbox_cpu_seconds,

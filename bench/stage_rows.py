@@ -21,17 +21,21 @@ def stage_key(stream: str, nominal: int) -> str:
     return f"3.stage.{stream}.{size_label(nominal)}"
 
 
-def stage_row(stream: str, nominal: int, run: StageRun) -> Row:
+def stage_row(stream: str, nominal: int, run: StageRun, *, key: str | None = None,
+              compared_to: StageRun | None = None) -> Row:
     noun, unit, docs = NOUN[stream]
     extra = f" / {fmt_int(run.window.documents)} {docs}" if stream == "invoices" else ""
-    label = f"Stage {fmt_int(run.window.rows)} {noun}{extra} from PostgreSQL into the outbox"
+    by = f", {run.processes} staging processes" if run.processes > 1 else ""
+    label = f"Stage {fmt_int(run.window.rows)} {noun}{extra} from PostgreSQL into the outbox{by}"
     target_seconds = SECONDS_PER_MILLION * run.window.rows / 1_000_000
     target = f"< {fmt_s(target_seconds)} (30 s per 1M), peak RSS < 1.5 GB"
-    key = stage_key(stream, nominal)
+    key = key or stage_key(stream, nominal)
     if run.error:
         return Row.failed(key, label, run.error, target)
     if run.finished:
         result = f"{fmt_s(run.seconds)}, {fmt_int(run.rows_per_second)} {unit}/s, peak RSS {fmt_mb(run.peak_mb)}"
+        if compared_to is not None and compared_to.finished and run.seconds:
+            result += f"; {compared_to.seconds / run.seconds:.2f} x the speed of one process"
         return Row.judged(key, label, result, target, run.seconds < target_seconds and run.peak_mb < PEAK_LIMIT_MB)
     estimate = run.window.rows / run.rows_per_second if run.rows_per_second else float("inf")
     result = (f"stopped at its {run.deadline:.0f} s deadline after ~{fmt_int(run.rows_done)} {unit}: "
@@ -40,6 +44,11 @@ def stage_row(stream: str, nominal: int, run: StageRun) -> Row:
     if run.seconds < target_seconds:
         return Row.failed(key, label, result + " (deadline shorter than the target)", target)
     return Row.judged(key, label, result, target, False)
+
+
+def parallel_row(stream: str, nominal: int, run: StageRun, single: StageRun) -> Row:
+    """The largest size again with several staging processes, and its speed against one process."""
+    return stage_row(stream, nominal, run, key=f"{stage_key(stream, nominal)}.{run.processes}p", compared_to=single)
 
 
 def memory_row(stream: str, runs: list[tuple[int, StageRun]]) -> Row:

@@ -33,8 +33,17 @@ PROFILE_PARTS = (
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    """This process's resident memory plus its children's (the staging processes, when there are any)."""
+    import psutil
+
+    me = psutil.Process()
+    total = me.memory_info().rss
+    for child in me.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:  # ended between the listing and the reading
+            pass
+    return total / 2**20
 
 
 def _peak_mb() -> float:
@@ -75,11 +84,18 @@ def _stage(config: dict[str, Any], conn: Connection) -> None:
     window = Window(datetime.fromisoformat(config["start"]), datetime.fromisoformat(config["end"]))
     staged = 0
 
+    peak_sampled = 0.0
+
+    def peak() -> float:  # with staging processes, the largest sum of all RSS seen at a batch
+        return max(_peak_mb(), peak_sampled)
+
     def report(counts: Any) -> None:  # after every committed outbox batch, so progress survives a deadline
-        nonlocal staged
+        nonlocal staged, peak_sampled
         staged = counts.total
+        rss = _rss_mb()
+        peak_sampled = max(peak_sampled, rss)
         conn.send({"kind": "progress", "documents": staged, "seconds": time.perf_counter() - began,
-                   "rss_mb": _rss_mb(), "peak_mb": _peak_mb()})
+                   "rss_mb": rss, "peak_mb": peak()})
 
     profile = cProfile.Profile() if config.get("profile") else None
     began = time.perf_counter()  # read by stage_and_report
@@ -87,10 +103,10 @@ def _stage(config: dict[str, Any], conn: Connection) -> None:
         profile.enable()
     result = pipeline.stage_tenant(state_engine=state, source_engine=source, tenant=tenant,
                                    stream=Stream(config["stream"]), window=window, run_id="bench",
-                                   on_progress=report)
+                                   on_progress=report, processes=config.get("processes", 1))
     if profile:
         profile.disable()
     seconds = time.perf_counter() - began
     conn.send({"kind": "done", "documents": staged, "seconds": seconds, "counts": result["counts"],
-               "rss_mb": _rss_mb(), "peak_mb": _peak_mb(),
+               "rss_mb": _rss_mb(), "peak_mb": peak(),
                "profile": _profile_shares(profile, seconds) if profile else None})

@@ -25,6 +25,7 @@ class StageRun:
     size: int
     window: StageWindow
     deadline: float
+    processes: int = 1
     finished: bool = False
     seconds: float = 0.0
     documents: int = 0
@@ -47,12 +48,13 @@ class StageRun:
 
 
 def stage_once(infra: Infra, source: SourceData, stream: str, window: StageWindow, *, deadline: float,
-               name: str, profile: bool = False) -> StageRun:
-    """Stage ``window`` of ``source`` into a new outbox; stop at ``deadline`` seconds of staging."""
+               name: str, profile: bool = False, stage_processes: int = 1) -> StageRun:
+    """Stage ``window`` of ``source`` into a new outbox with ``stage_processes`` staging processes; stop at
+    ``deadline`` seconds of staging."""
     from lexoffice.state import tenants
     from lexoffice.state.db import init_db, make_engine
 
-    run = StageRun(stream=stream, size=window.rows, window=window, deadline=deadline)
+    run = StageRun(stream=stream, size=window.rows, window=window, deadline=deadline, processes=stage_processes)
     state_url = infra.database(name)
     state = make_engine(state_url)
     try:
@@ -66,6 +68,7 @@ def stage_once(infra: Infra, source: SourceData, stream: str, window: StageWindo
     process, conn = processes.start(stage_worker.run, {
         "state_url": state_url, "source_url": source.url, "stream": stream, "tenant_id": "bench",
         "start": window.start.isoformat(), "end": window.end.isoformat(), "profile": profile,
+        "processes": stage_processes,
     }, name=f"stage-{name}")
     stop_at = time.monotonic() + deadline + STARTUP_ALLOWANCE
     try:

@@ -58,19 +58,51 @@ class StageProgress:
         if now - self.last_log >= self.every:
             self.last_log = now
             rate = counts.total / max(now - self.started, 1e-9)
-            log.info("%s: %d documents staged (%d read), %.0f docs/s", self.label, counts.total,
-                     self.documents_read, rate)
+            read = f" ({self.documents_read} read)" if self.documents_read else ""  # unknown across processes
+            log.info("%s: %d documents staged%s, %.0f docs/s", self.label, counts.total, read, rate)
 
 
 def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
                  window: Window | None, source_ids: Sequence[str] | None = None,
                  run_id: str | None = None,
-                 on_progress: Callable[[StageCounts], None] | None = None) -> dict[str, Any]:
+                 on_progress: Callable[[StageCounts], None] | None = None,
+                 processes: int | None = None) -> dict[str, Any]:
     """Extract, validate and record the tenant's documents of ``window`` (or the selected source ids).
 
     Pages of ``SOURCE_PAGE`` documents are built while the previous batch is written (``outbox.stage``);
-    ``on_progress`` gets the running counts after every committed batch.
+    ``on_progress`` gets the running counts after every committed batch. A window is staged by ``processes``
+    processes (default ``LEXOFFICE_STAGE_PROCESSES``) when both databases are PostgreSQL
+    (``lexoffice.parallel_stage``); otherwise, and for selections, in this process.
     """
+    from lexoffice import parallel_stage
+
+    processes = parallel_stage.configured_processes() if processes is None else processes
+    progress = StageProgress(f"tenant {tenant.tenant_id} {stream}", on_progress)
+    doc_keys: list[str] = []
+    parallel = processes > 1 and window is not None and not source_ids
+    if parallel and parallel_stage.supported(state_engine, source_engine):
+        counts = parallel_stage.stage_window(
+            state_engine=state_engine, source_engine=source_engine, tenant_id=tenant.tenant_id, stream=str(stream),
+            window=window, run_id=run_id, processes=processes, on_batch=progress.staged)
+    else:
+        counts, doc_keys = stage_in_this_process(
+            state_engine=state_engine, source_engine=source_engine, tenant=tenant, stream=stream, window=window,
+            source_ids=source_ids, run_id=run_id, on_batch=progress.staged, on_read=progress.read)
+    totals = {key: int(value) for key, value in asdict(counts).items()}
+    if source_ids:
+        missing = len(set(source_ids)) - len(doc_keys)
+        if missing > 0:
+            log.warning("%d selected id(s) were not found for tenant %s", missing, tenant.tenant_id)
+    log.info("tenant %s %s staged %s: %s", tenant.tenant_id, stream, window or "selection", totals)
+    return {"tenant_id": tenant.tenant_id, "window": str(window) if window else None, "counts": totals,
+            "doc_keys": doc_keys if source_ids else None}
+
+
+def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
+                          window: Window | None, source_ids: Sequence[str] | None, run_id: str | None,
+                          on_batch: Callable[[StageCounts], None] | None = None,
+                          on_read: Callable[[int], None] | None = None) -> tuple[StageCounts, list[str]]:
+    """Stage ``window`` (or ``source_ids``) here; the counts and, for a selection, the doc keys found."""
     if stream == Stream.INVOICES:
         from lexoffice.source.invoices import iter_invoice_documents
 
@@ -91,25 +123,18 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
             chunk_size=SOURCE_PAGE,
         )
     doc_keys: list[str] = []
-    progress = StageProgress(f"tenant {tenant.tenant_id} {stream}", on_progress)
 
     def documents() -> Iterator[StagedDocument]:
         for chunk in chunks:
-            progress.read(len(chunk))
+            if on_read is not None:
+                on_read(len(chunk))
             if source_ids:
                 doc_keys.extend(doc.doc_key for doc in chunk)
             yield from chunk
 
     counts = outbox.stage(state_engine, tenant_id=tenant.tenant_id, stream=stream, docs=documents(),
-                          run_id=run_id, batch_size=STAGE_BATCH, on_batch=progress.staged)
-    totals = {key: int(value) for key, value in asdict(counts).items()}
-    if source_ids:
-        missing = len(set(source_ids)) - len(doc_keys)
-        if missing > 0:
-            log.warning("%d selected id(s) were not found for tenant %s", missing, tenant.tenant_id)
-    log.info("tenant %s %s staged %s: %s", tenant.tenant_id, stream, window or "selection", totals)
-    return {"tenant_id": tenant.tenant_id, "window": str(window) if window else None, "counts": totals,
-            "doc_keys": doc_keys if source_ids else None}
+                          run_id=run_id, batch_size=STAGE_BATCH, on_batch=on_batch)
+    return counts, doc_keys
 
 
 def company_settings(source_engine: sa.Engine, company_id: str) -> dict[str, Any] | None:

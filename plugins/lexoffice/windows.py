@@ -86,6 +86,18 @@ def clamp(window: Window | None, export_since: date | None, *, now: datetime) ->
     return Window(floor, window.end, clamped=True)
 
 
+def split(window: Window, parts: int) -> list[Window]:
+    """``window`` cut into ``parts`` contiguous half-open windows of equal length (fewer if it is shorter
+    than ``parts`` microseconds), so every row of ``window`` lies in exactly one of them."""
+    if parts < 1:
+        raise ValueError(f"parts must be at least 1, got {parts}")
+    span = window.end - window.start  # a pendulum Interval for pendulum times: plain integers below
+    micros = (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
+    parts = max(1, min(parts, micros))
+    cuts = [window.start + timedelta(microseconds=micros * i // parts) for i in range(parts)] + [window.end]
+    return [Window(a, b, clamped=window.clamped) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise WindowError(f"naive datetime {value!r}; windows need timezone-aware times")

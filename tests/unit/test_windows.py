@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 import pendulum
 import pytest
 
-from lexoffice.windows import Window, WindowError, clamp, day_start, requested_window
+from lexoffice.windows import Window, WindowError, clamp, day_start, requested_window, split
 
 NOW = pendulum.datetime(2025, 3, 10, 12, tz="UTC")
 
@@ -63,3 +63,24 @@ def test_naive_datetimes_are_refused():
 def test_window_str_is_readable():
     w = Window(datetime(2025, 3, 1, 23, tzinfo=timezone.utc), datetime(2025, 3, 2, 23, tzinfo=timezone.utc))
     assert str(w) == "[2025-03-02 00:00 CET, 2025-03-03 00:00 CET)"
+
+
+@pytest.mark.parametrize("parts", [1, 2, 7, 8])
+def test_split_cuts_a_window_into_contiguous_equal_slices(parts):
+    window = Window(day_start(date(2025, 3, 1)), day_start(date(2025, 3, 31)), clamped=True)
+    slices = split(window, parts)
+    assert len(slices) == parts
+    assert slices[0].start == window.start and slices[-1].end == window.end
+    assert all(a.end == b.start for a, b in zip(slices, slices[1:]))  # every moment in exactly one slice
+    lengths = {s.end - s.start for s in slices}
+    assert max(lengths) - min(lengths) <= pendulum.duration(microseconds=1)
+    assert all(s.clamped for s in slices)
+
+
+def test_split_of_a_window_shorter_than_the_parts_gives_fewer_slices():
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    window = Window(start, start + pendulum.duration(microseconds=3))
+    assert [(s.start, s.end) for s in split(window, 8)] == [
+        (start + pendulum.duration(microseconds=i), start + pendulum.duration(microseconds=i + 1)) for i in range(3)]
+    with pytest.raises(ValueError, match="parts"):
+        split(window, 0)
