@@ -81,8 +81,11 @@ class _Worker:
 
     def send(self, message: Any) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+        except OSError:  # the process has ended: its "exit" message follows and says so
+            pass
 
     def _read(self, stream: IO[str], messages: queue.Queue[tuple[int, dict[str, Any]]]) -> None:
         try:
@@ -114,6 +117,8 @@ def stage_window(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id
              "tenant_id": tenant_id, "stream": stream, "run_id": run_id}
     messages: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
     workers: list[_Worker] = []
+    log.info("tenant %s %s: staging %s in %d processes, %d slices", tenant_id, stream, window,
+             min(processes, len(slices)), len(slices))
     try:
         workers.extend(_Worker(i, setup, messages) for i in range(min(processes, len(slices))))
         pending = list(reversed(slices))
