@@ -12,13 +12,14 @@ import psutil
 import pytest
 import sqlalchemy as sa
 
-from demo.generate import generate_bank, generate_fieldservice
+from demo.generate import generate_bank
 from lexoffice import parallel_stage, pipeline
 from lexoffice.documents import Stream
 from lexoffice.parallel_stage import StageProcessError
-from lexoffice.state import outbox, tenants
+from lexoffice.state import tenants
 from lexoffice.state.db import init_db, make_engine
 from lexoffice.windows import Window
+from tests.source.staged import fieldservice_tenants, stored
 
 pytestmark = pytest.mark.postgres
 
@@ -49,12 +50,6 @@ def _stage(engine: sa.Engine, tenant_id: str, stream: Stream, processes: int, so
                                  run_id="run-1", processes=processes, **kwargs)
 
 
-def _stored(engine: sa.Engine, tenant_id: str, stream: Stream) -> dict[str, tuple]:
-    return {r.doc_key: (r.state, r.content_hash, r.payload, r.reasons, r.source_ref, r.event_time, r.group_key,
-                        r.sort_key, r.related)
-            for r in outbox.rows(engine, tenant_id=tenant_id, stream=str(stream))}
-
-
 def test_two_processes_stage_transactions_exactly_as_one_does(pg: sa.Engine) -> None:
     _bank(pg, "one", "two")
     seen: list[int] = []
@@ -65,7 +60,7 @@ def test_two_processes_stage_transactions_exactly_as_one_does(pg: sa.Engine) -> 
     assert double["counts"] == single["counts"]
     total = single["counts"]["new_pending"] + single["counts"]["new_invalid"]
     assert total > 300 and single["counts"]["new_invalid"] > 0
-    assert _stored(pg, "two", Stream.TRANSACTIONS) == _stored(pg, "one", Stream.TRANSACTIONS)
+    assert stored(pg, "two", Stream.TRANSACTIONS) == stored(pg, "one", Stream.TRANSACTIONS)
     assert seen == sorted(seen) and seen[-1] == total  # summed across the processes, after every batch
 
     again = _stage(pg, "two", Stream.TRANSACTIONS, processes=2)["counts"]
@@ -73,19 +68,14 @@ def test_two_processes_stage_transactions_exactly_as_one_does(pg: sa.Engine) -> 
 
 
 def test_two_processes_stage_invoices_exactly_as_one_does(pg: sa.Engine) -> None:
-    company = generate_fieldservice(pg, seed=7, companies=1, drafts_per_company=250, start=date(2025, 1, 1),
-                                    days=170, collect_expected=False)["company_ids"][0]
-    init_db(pg)
-    for tenant_id in ("one", "two"):
-        tenants.add_tenant(pg, tenant_id=tenant_id, name=tenant_id, lexoffice_conn_id=f"lexoffice_{tenant_id}",
-                           invoice_company_id=company, export_since=EXPORT_SINCE)
+    fieldservice_tenants(pg, ("one", "two"), seed=7, drafts=250, days=170, export_since=EXPORT_SINCE)
 
     single = _stage(pg, "one", Stream.INVOICES, processes=1)
     double = _stage(pg, "two", Stream.INVOICES, processes=2)
 
     assert double["counts"] == single["counts"]
     assert single["counts"]["new_pending"] + single["counts"]["new_invalid"] == 250
-    assert _stored(pg, "two", Stream.INVOICES) == _stored(pg, "one", Stream.INVOICES)
+    assert stored(pg, "two", Stream.INVOICES) == stored(pg, "one", Stream.INVOICES)
 
 
 def test_the_process_count_comes_from_the_environment(pg: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -170,4 +160,4 @@ def test_a_killed_process_fails_the_stage_and_a_rerun_stages_everything_once(pg:
     rerun = _stage(pg, "killed", Stream.TRANSACTIONS, processes=2)["counts"]
     assert rerun["new_pending"] + rerun["new_invalid"] + rerun["unchanged"] == \
         expected["new_pending"] + expected["new_invalid"]
-    assert _stored(pg, "killed", Stream.TRANSACTIONS) == _stored(pg, "reference", Stream.TRANSACTIONS)
+    assert stored(pg, "killed", Stream.TRANSACTIONS) == stored(pg, "reference", Stream.TRANSACTIONS)

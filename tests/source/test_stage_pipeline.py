@@ -9,14 +9,15 @@ from datetime import date, datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from demo.generate import generate_bank, generate_fieldservice
+from demo.generate import generate_bank
 from lexoffice import pipeline
 from lexoffice.documents import Stream
 from lexoffice.source.invoices import iter_invoice_documents
 from lexoffice.source.transactions import iter_transaction_documents
-from lexoffice.state import outbox, tenants
+from lexoffice.state import tenants
 from lexoffice.state.db import init_db
 from lexoffice.windows import Window
+from tests.source.staged import fieldservice_tenants, stored
 
 WINDOW = Window(datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 7, 1, tzinfo=timezone.utc))
 EXPORT_SINCE = date(2025, 1, 1)
@@ -35,12 +36,6 @@ def _stage(engine: sa.Engine, tenant_id: str, stream: Stream, **kwargs) -> dict:
     tenant = tenants.get_tenant(engine, tenant_id)
     return pipeline.stage_tenant(state_engine=engine, source_engine=engine, tenant=tenant, stream=stream,
                                  window=WINDOW, run_id="run-1", **kwargs)
-
-
-def _stored(engine: sa.Engine, tenant_id: str, stream: Stream) -> dict[str, tuple]:
-    return {r.doc_key: (r.state, r.content_hash, r.payload, r.reasons, r.source_ref, r.event_time, r.group_key,
-                        r.sort_key, r.related)
-            for r in outbox.rows(engine, tenant_id=tenant_id, stream=str(stream))}
 
 
 @pytest.mark.usefixtures("small_pages")
@@ -63,10 +58,10 @@ def test_many_pages_of_transactions_are_staged_once_with_progress(engine: sa.Eng
     assert len(expected) > 300
     assert counts["new_pending"] + counts["new_invalid"] == len(expected) and counts["new_invalid"] > 0
     assert seen == sorted(seen) and len(seen) >= len(expected) // 16 and seen[-1] == len(expected)
-    stored = _stored(engine, "t1", Stream.TRANSACTIONS)
-    assert set(stored) == set(expected)  # each once: doc_key is unique per tenant and stream
+    rows = stored(engine, "t1", Stream.TRANSACTIONS)
+    assert set(rows) == set(expected)  # each once: doc_key is unique per tenant and stream
     for key, doc in expected.items():
-        assert stored[key][1:3] == (doc.content_hash, doc.payload)
+        assert rows[key][1:3] == (doc.content_hash, doc.payload)
     progress = [r.getMessage() for r in caplog.records if "documents staged" in r.getMessage()]
     assert len(progress) >= 2 and progress[-1].startswith(f"tenant t1 transactions: {len(expected)} documents staged")
 
@@ -76,12 +71,8 @@ def test_many_pages_of_transactions_are_staged_once_with_progress(engine: sa.Eng
 
 @pytest.mark.usefixtures("small_pages")
 def test_without_helper_threads_the_outbox_is_the_same(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    company = generate_fieldservice(engine, seed=5, companies=1, drafts_per_company=200, start=date(2025, 1, 1),
-                                    days=150, collect_expected=False)["company_ids"][0]
-    init_db(engine)
-    for tenant_id in ("threads", "serial"):
-        tenants.add_tenant(engine, tenant_id=tenant_id, name=tenant_id, lexoffice_conn_id=f"lexoffice_{tenant_id}",
-                           invoice_company_id=company, export_since=EXPORT_SINCE)
+    company = fieldservice_tenants(engine, ("threads", "serial"), seed=5, drafts=200, days=150,
+                                   export_since=EXPORT_SINCE)
 
     threaded = _stage(engine, "threads", Stream.INVOICES)
     monkeypatch.setenv("LEXOFFICE_BACKGROUND_THREADS", "0")
@@ -89,7 +80,7 @@ def test_without_helper_threads_the_outbox_is_the_same(engine: sa.Engine, monkey
 
     assert threaded["counts"] == serial["counts"]
     assert threaded["counts"]["new_pending"] + threaded["counts"]["new_invalid"] == 200
-    assert _stored(engine, "threads", Stream.INVOICES) == _stored(engine, "serial", Stream.INVOICES)
+    assert stored(engine, "threads", Stream.INVOICES) == stored(engine, "serial", Stream.INVOICES)
     expected = {doc.doc_key for chunk in iter_invoice_documents(engine, company_id=company, start=WINDOW.start,
                                                                end=WINDOW.end) for doc in chunk}
-    assert set(_stored(engine, "serial", Stream.INVOICES)) == expected
+    assert set(stored(engine, "serial", Stream.INVOICES)) == expected
