@@ -28,6 +28,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 
 #: Slices per process: more slices than processes keep all busy when rows are unevenly spread in time.
 SLICES_PER_PROCESS = 4
+
+
+_KINDS = frozenset({"next", "batch", "done", "error", "exit"})
+_AFTER_FAILURE = ("what was committed stays staged; once the cause is fixed, a retry or the next run stages the rest "
+                  "(unchanged documents are counted, never written twice)")
 
 
 class StageProcessError(RuntimeError):
@@ -102,7 +108,10 @@ class _Worker:
         self.process.wait()
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
-                pipe.close()
+                try:
+                    pipe.close()
+                except OSError:  # a reply still buffered for a process that has ended
+                    pass
 
 
 def stage_window(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, stream: str,
@@ -125,7 +134,10 @@ def stage_window(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id
         while not all(w.finished for w in workers):
             index, message = messages.get()
             worker = workers[index]
-            kind = message["kind"]
+            kind = message.get("kind") if isinstance(message, dict) else None
+            if kind not in _KINDS:
+                raise StageProcessError(f"staging process {index} wrote something that is not a reply ({kind!r}); "
+                                        f"{_AFTER_FAILURE}")
             if kind == "next":
                 part = pending.pop() if pending else None
                 worker.send([part.start.isoformat(), part.end.isoformat()] if part else None)
@@ -135,15 +147,18 @@ def stage_window(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id
                 if kind == "batch" and on_batch is not None:
                     on_batch(_total(workers))
             elif kind == "error":
-                raise StageProcessError(f"staging process {index} failed: {scrub(message['error'])}; what was "
-                                        "committed stays staged, the task's retry stages the rest")
+                raise StageProcessError(f"staging process {index} failed: {scrub(str(message.get('error')))}; "
+                                        f"{_AFTER_FAILURE}")
             elif kind == "exit" and not worker.finished:
                 code = worker.process.wait()
-                raise StageProcessError(f"staging process {index} ended (exit code {code}) before it was done; "
-                                        "what was committed stays staged, the task's retry stages the rest")
+                raise StageProcessError(f"staging process {index} ended (exit code {code}) before it was done; its "
+                                        f"error output is in this task's log; {_AFTER_FAILURE}")
     finally:
         for worker in workers:
-            worker.stop()
+            try:
+                worker.stop()
+            except Exception:  # noqa: BLE001 - every other worker must still be stopped
+                log.exception("could not stop staging process %d", worker.index)
     return _total(workers)
 
 
@@ -192,7 +207,25 @@ def _work(requests: IO[str], replies: IO[str]) -> None:
         raise SystemExit(1) from None
 
 
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """End this worker when the task process that started it is gone (killed at a timeout, say)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(3)  # a batch in flight is rolled back by PostgreSQL
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _replies_only_on_stdout() -> IO[str]:
+    """A private copy of stdout for replies; everything else written to stdout (by Python or C) goes to stderr."""
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return replies
+
+
 if __name__ == "__main__":
-    replies_, sys.stdout = sys.stdout, sys.stderr  # only replies go to the parent; anything printed goes to stderr
+    _exit_with_parent(os.getppid())
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    _work(sys.stdin, replies_)
+    _work(sys.stdin, _replies_only_on_stdout())

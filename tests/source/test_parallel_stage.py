@@ -4,6 +4,9 @@ process fails the stage loudly while a re-run stages every document once."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import date, datetime, timezone
@@ -117,7 +120,7 @@ def test_a_failing_process_fails_the_stage_without_its_password(pg: sa.Engine, p
     with pytest.raises(StageProcessError, match="no_such_database") as failure:
         _stage(pg, "broken", Stream.TRANSACTIONS, processes=2, source=source)
     assert "s3cret-source-pw" not in str(failure.value)
-    assert "retry stages the rest" in str(failure.value)
+    assert "stages the rest" in str(failure.value)
     source.dispose()
 
 
@@ -161,3 +164,25 @@ def test_a_killed_process_fails_the_stage_and_a_rerun_stages_everything_once(pg:
     assert rerun["new_pending"] + rerun["new_invalid"] + rerun["unchanged"] == \
         expected["new_pending"] + expected["new_invalid"]
     assert stored(pg, "killed", Stream.TRANSACTIONS) == stored(pg, "reference", Stream.TRANSACTIONS)
+
+
+def test_a_staging_process_ends_when_the_task_process_that_started_it_is_killed() -> None:
+    """A task killed at its timeout leaves no staging process behind, even one still waiting for input."""
+    read_end, write_end = os.pipe()  # held open here: the worker never sees end-of-input
+    starter = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys, time; "
+         f"w = subprocess.Popen([sys.executable, '-m', 'lexoffice.parallel_stage'], stdin={read_end}, "
+         "stdout=subprocess.DEVNULL, pass_fds=()); print(w.pid, flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True, pass_fds=(read_end,))
+    try:
+        worker = psutil.Process(int(starter.stdout.readline()))
+        time.sleep(1.0)
+        assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE  # waiting for its set-up line
+        starter.kill()
+        starter.wait()
+        gone, _ = psutil.wait_procs([worker], timeout=10)
+        assert gone, "the staging process outlived the process that started it"
+    finally:
+        os.close(write_end)
+        os.close(read_end)
+        starter.kill()
