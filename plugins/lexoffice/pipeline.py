@@ -190,10 +190,15 @@ def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream,
             "the next one."
         )
     try:
+        # Renewed before each document, and before each HTTP attempt once a third of the ttl has passed: a
+        # document whose retries take longer than the ttl keeps the lease, so no second sender can reconcile
+        # (and re-send) a row whose request is still on its way.
+        client.before_request = lease.renew_if_due
         delivery_cls = InvoiceDelivery if stream == Stream.INVOICES else TransactionDelivery
         delivery = delivery_cls(state_engine, client, tenant, run_id=run_id, renew_lease=lease.renew)
         return delivery.run(doc_keys=doc_keys)
     finally:
+        client.before_request = None
         lease.release()
 
 

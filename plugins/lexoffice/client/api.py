@@ -80,6 +80,9 @@ class LexofficeClient:
         self.rate_key = rate_key or base_url
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        #: Called before every attempt, after any wait for the rate limit (delivery renews its organisation
+        #: lease here, so a document whose retries outlast the lease's ttl never loses it mid-request).
+        self.before_request: Callable[[], None] | None = None
         self._own_session = session is None
         self._session = session or new_session()
 
@@ -144,6 +147,8 @@ class LexofficeClient:
     ) -> requests.Response:
         if self.rate_limiter is not None:
             self.rate_limiter.acquire(self.rate_key)
+        if self.before_request is not None:
+            self.before_request()
         started = time.monotonic()
         try:
             response = self._session.request(
