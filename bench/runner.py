@@ -256,11 +256,13 @@ def summary(results: Results) -> dict[str, Any]:
         "stage": {stream: [{"nominal": n, "rows": r.window.rows, "documents": r.window.documents,
                             "finished": r.finished, "seconds": r.seconds, "rows_done": r.rows_done,
                             "peak_mb": r.peak_mb, "deadline": r.deadline, "counts": r.counts, "error": r.error,
+                            "python_cpu": r.python_cpu, "postgres_cpu": r.postgres_cpu,
                             "trace": r.trace} for n, r in runs]
                   for stream, runs in results.stage.items()},
         "stage_parallel": {stream: {"processes": r.processes, "rows": r.window.rows, "finished": r.finished,
                                     "seconds": r.seconds, "rows_done": r.rows_done, "peak_mb": r.peak_mb,
-                                    "counts": r.counts, "error": r.error}
+                                    "counts": r.counts, "error": r.error, "python_cpu": r.python_cpu,
+                                    "postgres_cpu": r.postgres_cpu}
                            for stream, r in results.stage_parallel.items()},
         "profiles": {k: {"rows": r.window.rows, "seconds": r.seconds, "shares": r.profile, "error": r.error}
                      for k, r in results.profiles.items()},

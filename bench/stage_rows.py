@@ -36,6 +36,7 @@ def stage_row(stream: str, nominal: int, run: StageRun, *, key: str | None = Non
         result = f"{fmt_s(run.seconds)}, {fmt_int(run.rows_per_second)} {unit}/s, peak RSS {fmt_mb(run.peak_mb)}"
         if compared_to is not None and compared_to.finished and run.seconds:
             result += f"; {compared_to.seconds / run.seconds:.2f} x the speed of one process"
+        result += cpu_note(run)
         return Row.judged(key, label, result, target, run.seconds < target_seconds and run.peak_mb < PEAK_LIMIT_MB)
     estimate = run.window.rows / run.rows_per_second if run.rows_per_second else float("inf")
     result = (f"stopped at its {run.deadline:.0f} s deadline after ~{fmt_int(run.rows_done)} {unit}: "
@@ -44,6 +45,16 @@ def stage_row(stream: str, nominal: int, run: StageRun, *, key: str | None = Non
     if run.seconds < target_seconds:
         return Row.failed(key, label, result + " (deadline shorter than the target)", target)
     return Row.judged(key, label, result, target, False)
+
+
+def cpu_note(run: StageRun) -> str:
+    """CPU in core-seconds: what a machine must supply, whatever else runs on it."""
+    if run.python_cpu is None:
+        return ""
+    if run.postgres_cpu is None:
+        return f"; CPU: Python {run.python_cpu:.1f} s (PostgreSQL not on this machine)"
+    total = run.python_cpu + run.postgres_cpu
+    return f"; CPU: Python {run.python_cpu:.1f} s + PostgreSQL {run.postgres_cpu:.1f} s = {total:.1f} core-s"
 
 
 def parallel_row(stream: str, nominal: int, run: StageRun, single: StageRun) -> Row:

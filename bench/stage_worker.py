@@ -97,7 +97,10 @@ def _stage(config: dict[str, Any], conn: Connection) -> None:
         conn.send({"kind": "progress", "documents": staged, "seconds": time.perf_counter() - began,
                    "rss_mb": rss, "peak_mb": peak()})
 
+    from bench.cpu import python_cpu_seconds
+
     profile = cProfile.Profile() if config.get("profile") else None
+    cpu_before = python_cpu_seconds()
     began = time.perf_counter()  # read by stage_and_report
     if profile:
         profile.enable()
@@ -108,5 +111,5 @@ def _stage(config: dict[str, Any], conn: Connection) -> None:
         profile.disable()
     seconds = time.perf_counter() - began
     conn.send({"kind": "done", "documents": staged, "seconds": seconds, "counts": result["counts"],
-               "rss_mb": _rss_mb(), "peak_mb": peak(),
+               "rss_mb": _rss_mb(), "peak_mb": peak(), "cpu_seconds": python_cpu_seconds() - cpu_before,
                "profile": _profile_shares(profile, seconds) if profile else None})

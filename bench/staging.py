@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from bench import processes, stage_worker
+from bench import cpu, processes, stage_worker
 from bench.infra import Infra
 from bench.stage_data import SourceData, StageWindow
 
@@ -34,6 +34,8 @@ class StageRun:
     counts: dict[str, int] = field(default_factory=dict)
     profile: dict[str, float] | None = None
     error: str | None = None
+    python_cpu: float | None = None    # core-seconds of the staging worker and its staging processes
+    postgres_cpu: float | None = None  # core-seconds of the PostgreSQL server meanwhile (None: not on this machine)
 
     @property
     def rows_done(self) -> float:
@@ -65,6 +67,8 @@ def stage_once(infra: Infra, source: SourceData, stream: str, window: StageWindo
                            export_since=EXPORT_SINCE, **company)
     finally:
         state.dispose()
+    server = cpu.postmaster_pid(state_url)
+    server_before = cpu.server_cpu_seconds(server) if server else None
     process, conn = processes.start(stage_worker.run, {
         "state_url": state_url, "source_url": source.url, "stream": stream, "tenant_id": "bench",
         "start": window.start.isoformat(), "end": window.end.isoformat(), "profile": profile,
@@ -81,6 +85,9 @@ def stage_once(infra: Infra, source: SourceData, stream: str, window: StageWindo
             run.trace.append((report["documents"], report["rss_mb"]))
             if report["kind"] == "done":
                 run.finished, run.counts, run.profile = True, report["counts"], report.get("profile")
+                run.python_cpu = report.get("cpu_seconds")
+                if server and server_before is not None:
+                    run.postgres_cpu = cpu.server_cpu_seconds(server) - server_before
                 break
             if report["seconds"] >= deadline and report["documents"] < window.documents:
                 break  # past the deadline with work left (when all is staged, "done" is a moment away)
