@@ -191,3 +191,25 @@ def test_unreachable_host_is_a_transport_error_not_outcome_unknown(org) -> None:
     assert not isinstance(info.value, OutcomeUnknownError)
     assert "after 3 attempt(s)" in str(info.value)
 
+
+
+def test_before_request_runs_before_every_attempt_and_can_stop_the_next(client: LexofficeClient, sandbox,
+                                                                        org) -> None:
+    """The hook delivery renews its lease in: once per attempt, retries included; an error it raises stops
+    the request before anything more is sent."""
+    add_fault(sandbox, mode="before", status=429, count=2, method="POST", path="/v1/invoices")
+    calls: list[int] = []
+    client.before_request = lambda: calls.append(len(request_log(sandbox, org, "/v1/invoices")))
+    client.create_invoice(invoice_body())
+    assert calls == [0, 1, 2]  # before the first POST, and before each repeat after a 429
+
+    class Lost(Exception):
+        pass
+
+    def lost() -> None:
+        raise Lost
+
+    client.before_request = lost
+    with pytest.raises(Lost):
+        client.create_invoice(invoice_body())
+    assert len(request_log(sandbox, org, "/v1/invoices")) == 3  # nothing more was sent
