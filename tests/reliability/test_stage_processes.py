@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import psutil
 import pytest
 
 from tests.reliability.audit import audit
 from tests.reliability.scenarios import batch_for
 from tests.reliability.world import ReliabilityWorld
+from tests.source.staged import staging_processes
 from tests.support.postgres import PostgresServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(240)]
@@ -27,12 +27,7 @@ def stage_processes_seen() -> Iterator[list[int]]:
 
     def watch() -> None:
         while not stop.wait(0.01):
-            for child in psutil.Process().children(recursive=True):
-                try:
-                    if child.pid not in seen and "lexoffice.parallel_stage" in " ".join(child.cmdline()):
-                        seen.append(child.pid)
-                except psutil.Error:
-                    continue
+            seen.extend(child.pid for child in staging_processes() if child.pid not in seen)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()

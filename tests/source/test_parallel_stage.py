@@ -22,7 +22,7 @@ from lexoffice.parallel_stage import StageProcessError
 from lexoffice.state import tenants
 from lexoffice.state.db import init_db, make_engine
 from lexoffice.windows import Window
-from tests.source.staged import fieldservice_tenants, stored
+from tests.source.staged import fieldservice_tenants, staging_processes, stored
 
 pytestmark = pytest.mark.postgres
 
@@ -124,17 +124,6 @@ def test_a_failing_process_fails_the_stage_without_its_password(pg: sa.Engine, p
     source.dispose()
 
 
-def _stage_processes() -> list[psutil.Process]:
-    found = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "lexoffice.parallel_stage" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child)
-        except psutil.Error:  # ended meanwhile
-            continue
-    return found
-
-
 def test_a_killed_process_fails_the_stage_and_a_rerun_stages_everything_once(pg: sa.Engine) -> None:
     _bank(pg, "killed", "reference")
     expected = _stage(pg, "reference", Stream.TRANSACTIONS, processes=1)["counts"]
@@ -149,16 +138,16 @@ def test_a_killed_process_fails_the_stage_and_a_rerun_stages_everything_once(pg:
     stager = threading.Thread(target=run)
     stager.start()
     deadline = time.monotonic() + 60
-    while not _stage_processes() and time.monotonic() < deadline:
+    while not staging_processes() and time.monotonic() < deadline:
         time.sleep(0.01)
-    victims = _stage_processes()
+    victims = staging_processes()
     assert victims, "no staging process was started"
     victims[0].kill()
     stager.join(120)
 
     assert isinstance(outcome.get("error"), StageProcessError)
     assert "before it was done" in str(outcome["error"]) or "failed" in str(outcome["error"])
-    assert not _stage_processes()  # the other worker was stopped too
+    assert not staging_processes()  # the other worker was stopped too
 
     rerun = _stage(pg, "killed", Stream.TRANSACTIONS, processes=2)["counts"]
     assert rerun["new_pending"] + rerun["new_invalid"] + rerun["unchanged"] == \
