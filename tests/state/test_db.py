@@ -118,3 +118,24 @@ def test_bound_parameters_stay_out_of_error_messages(engine: sa.Engine) -> None:
             conn.execute(sa.insert(rate_slots).values(key="Müller, Hauptstraße 5", next_at=None))
     assert "[SQL parameters hidden due to hide_parameters=True]" in str(caught.value)
     assert "[parameters:" not in str(caught.value)
+
+
+def test_init_db_drops_the_retired_delivery_order_index(engine: sa.Engine) -> None:
+    """State databases made by earlier versions lose the outbox index nothing reads any more."""
+    with write_transaction(engine) as conn:
+        conn.execute(sa.text("CREATE INDEX ix_outbox_delivery_order ON outbox "
+                             "(tenant_id, stream, state, coalesce(group_key, ''), sort_key, id)"))
+    assert "ix_outbox_delivery_order" in _outbox_indexes(engine)
+    init_db(engine)
+    init_db(engine)  # and again, when it is already gone
+    names = _outbox_indexes(engine)
+    assert "ix_outbox_delivery_order" not in names
+    assert "ix_outbox_state_order" in names
+
+
+def _outbox_indexes(engine: sa.Engine) -> set[str]:
+    """Index names from the catalogue (SQLAlchemy's SQLite inspector leaves out expression indexes)."""
+    query = ("SELECT indexname FROM pg_indexes WHERE tablename = 'outbox'" if engine.dialect.name == "postgresql"
+             else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'")
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text(query)).scalars())

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lexoffice.state.schema import metadata
+from lexoffice.state.schema import RETIRED_INDEXES, metadata
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _READ_ONLY = "lexoffice_read_only"
@@ -111,6 +111,8 @@ def init_db(engine: sa.Engine) -> None:
             # CREATE TABLE IF NOT EXISTS still races on the catalogue; serialise the creators instead.
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_INIT_LOCK_ID)))
         metadata.create_all(conn, checkfirst=True)
+        for index in RETIRED_INDEXES:
+            conn.execute(sa.text(f"DROP INDEX IF EXISTS {index}"))
 
 
 def dialect_insert(bind: sa.Engine | sa.Connection, table: sa.Table) -> Any:

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 from lexoffice import background
 from lexoffice.documents import StagedDocument
 from lexoffice.state.db import dialect_insert, is_postgres, read_transaction, utcnow, write_transaction
-from lexoffice.state.schema import DELIVERY_GROUP, outbox, tenants
+from lexoffice.state.schema import outbox, tenants
 from lexoffice.state.tenants import TenantNotFound
 
 log = logging.getLogger(__name__)
@@ -660,19 +660,17 @@ def iter_rows(
     tenant_id: str,
     stream: str,
     states: Iterable[DocState | str] | None = None,
-    order_by_sort_key: bool = False,
     changed_after_send: bool | None = None,
     chunk_size: int = 1000,
 ) -> Iterator[OutboxRow]:
-    """Like ``rows`` for large sets: keyset pages, each its own short read transaction.
+    """Like ``rows`` for large sets: keyset pages in id order, each its own short read transaction.
 
-    Rows come one state at a time (in the order of ``states``; all states in DocState order if None),
-    within a state by id or in delivery order, so every page is a range scan of an index instead of a
-    sort of the whole set. No transaction stays open while the caller works (a sender may spend hours
-    between pages), and rows that leave a state meanwhile are not returned by later pages.
+    Rows come one state at a time (in the order of ``states``; all states in DocState order if None), so
+    every page is a range scan of ix_outbox_state_order instead of a sort of the whole set. No transaction
+    stays open while the caller works, and rows that leave a state meanwhile are not returned by later pages.
     """
     for state in dict.fromkeys(DocState(s) for s in (DocState if states is None else states)):
-        yield from _iter_state(engine, tenant_id, stream, state, order_by_sort_key, changed_after_send, chunk_size)
+        yield from _iter_state(engine, tenant_id, stream, state, changed_after_send, chunk_size)
 
 
 def _iter_state(
@@ -680,15 +678,13 @@ def _iter_state(
     tenant_id: str,
     stream: str,
     state: DocState,
-    order_by_sort_key: bool,
     changed_after_send: bool | None,
     chunk_size: int,
 ) -> Iterator[OutboxRow]:
     conditions = _filters(tenant_id, stream, [state], changed_after_send)
-    order = [DELIVERY_GROUP, outbox.c.sort_key, outbox.c.id] if order_by_sort_key else [outbox.c.id]
     after: sa.ColumnElement[bool] | None = None
     while True:
-        query = sa.select(outbox).where(*conditions).order_by(*order).limit(chunk_size)
+        query = sa.select(outbox).where(*conditions).order_by(outbox.c.id).limit(chunk_size)
         if after is not None:
             query = query.where(after)
         with read_transaction(engine) as conn:
@@ -696,12 +692,7 @@ def _iter_state(
         yield from page
         if len(page) < chunk_size:
             return
-        tail = page[-1]
-        if order_by_sort_key:
-            after = sa.tuple_(*order) > sa.tuple_(sa.literal(tail.group_key or ""), sa.literal(tail.sort_key),
-                                                  sa.literal(tail.id))
-        else:
-            after = outbox.c.id > tail.id
+        after = outbox.c.id > page[-1].id
 
 
 def counts(engine: sa.Engine, *, tenant_id: str, stream: str) -> dict[str, int]:
