@@ -161,6 +161,39 @@ def test_batches_and_duplicates(engine: sa.Engine, tenant: str) -> None:
     assert the_row(engine, tenant, "draft:01").content_hash == doc("draft:01", version=3).content_hash
 
 
+def test_after_a_batch_of_new_documents_the_next_is_inserted_without_a_lookup(
+    engine: sa.Engine, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first stage skips the key lookup; a batch that meets existing rows still gets the full plan."""
+    stage(engine, tenant, doc("old:0"), doc("old:1"))
+    force_state(engine, row_id(engine, tenant, STREAM, "old:1"), "sent")
+    looked_up: list[list[str]] = []
+    real_existing = outbox._existing
+
+    def spy(conn: sa.Connection, tenant_id: str, stream: str, keys: list[str]) -> dict[str, sa.Row]:
+        looked_up.append(list(keys))
+        return real_existing(conn, tenant_id, stream, keys)
+
+    monkeypatch.setattr(outbox, "_existing", spy)
+    batches = [
+        [doc("new:0"), doc("new:1"), doc("new:2", valid=False)],  # looked up: the first batch always is
+        [doc("new:3"), doc("new:4"), doc("new:5")],  # inserted straight away
+        [doc("new:6"), doc("old:0", version=2), doc("old:1", version=2)],  # tried, refused by the unique key, planned
+        [doc("new:7"), doc("new:8"), doc("new:9")],  # after a mixed batch: looked up again
+    ]
+
+    counts = stage(engine, tenant, *[d for batch in batches for d in batch], batch_size=3)
+
+    assert counts == StageCounts(new_pending=9, new_invalid=1, revalidated=1, changed_after_send=1)
+    assert [keys[0] for keys in looked_up] == ["new:0", "new:6", "new:7"]
+    rows = outbox.rows(engine, tenant_id=tenant, stream=STREAM)
+    assert sorted(r.doc_key for r in rows) == sorted({f"new:{i}" for i in range(10)} | {"old:0", "old:1"})
+    assert the_row(engine, tenant, "old:0").payload["remark"] == "old:0 v2"  # type: ignore[index]
+    sent = the_row(engine, tenant, "old:1")
+    assert sent.state == DocState.SENT and sent.changed_after_send
+    assert the_row(engine, tenant, "new:2").state == DocState.INVALID
+
+
 def test_streams_and_tenants_are_separate(engine: sa.Engine, tenant: str) -> None:
     from lexoffice.state.tenants import add_tenant
 
