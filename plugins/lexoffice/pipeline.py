@@ -23,6 +23,7 @@ from lexoffice.delivery.invoices import InvoiceDelivery, _blocked_message
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.delivery.transactions import TransactionDelivery
 from lexoffice.documents import StagedDocument, Stream
+from lexoffice.gc_thresholds import bulk_allocation
 from lexoffice.state import outbox
 from lexoffice.state.locks import OrganisationLease
 from lexoffice.state.outbox import StageCounts
@@ -132,8 +133,9 @@ def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, 
                 doc_keys.extend(doc.doc_key for doc in chunk)
             yield from chunk
 
-    counts = outbox.stage(state_engine, tenant_id=tenant.tenant_id, stream=stream, docs=documents(),
-                          run_id=run_id, batch_size=STAGE_BATCH, on_batch=on_batch)
+    with bulk_allocation():
+        counts = outbox.stage(state_engine, tenant_id=tenant.tenant_id, stream=stream, docs=documents(),
+                              run_id=run_id, batch_size=STAGE_BATCH, on_batch=on_batch)
     return counts, doc_keys
 
 

@@ -175,3 +175,28 @@ def test_a_staging_process_ends_when_the_task_process_that_started_it_is_killed(
         os.close(write_end)
         os.close(read_end)
         starter.kill()
+
+
+def test_documents_are_staged_with_fewer_collector_passes(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process and (the same function) in every staging process; the default comes back after."""
+    import gc
+
+    from lexoffice.gc_thresholds import STAGING_THRESHOLDS
+    from lexoffice.state import outbox
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    _bank(engine, "lite", per_account=5)
+    seen: list[tuple[int, int, int]] = []
+    real_stage = outbox.stage
+
+    def stage(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.get_threshold())
+        return real_stage(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "stage", stage)
+    before = gc.get_threshold()
+    counts = _stage(engine, "lite", Stream.TRANSACTIONS, processes=1)["counts"]
+    assert counts["new_pending"] + counts["new_invalid"] > 0
+    assert seen == [tuple(max(a, b) for a, b in zip(before, STAGING_THRESHOLDS))]
+    assert gc.get_threshold() == before
+    engine.dispose()

@@ -36,10 +36,9 @@ def per_distinct(series: pd.Series, fn: Callable[[Any], Any], missing: Any) -> l
     ``fn`` runs once per distinct value. Columns of mostly distinct values (ids, purposes) are mapped
     directly, where a hash table would cost more than the calls it saves.
     """
-    values = series.tolist()
-    sample = values[:_SAMPLE]
+    sample = series.iloc[:_SAMPLE].tolist()
     if len(set(sample)) > len(sample) // 4:
-        return [fn(v) if v == v else missing for v in values]  # v != v: NaN / NaT
+        return [fn(v) if v == v else missing for v in series.tolist()]  # v != v: NaN / NaT
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=object)
     mapped[:-1] = [fn(u) for u in uniques.tolist()]
