@@ -217,6 +217,8 @@ def test_refuses_what_it_cannot_store_correctly(engine: sa.Engine, tenant: str) 
         stage(engine, tenant, doc("draft:1", event_time=datetime(2025, 1, 1, 12, 0)))
     with pytest.raises(ValueError, match="needs a payload"):
         stage(engine, tenant, replace(doc("draft:1"), payload=None))
+    with pytest.raises(TypeError, match="draft:1: reasons must be a tuple of Reason, got list"):
+        stage(engine, tenant, replace(doc("draft:1", valid=False), reasons=[REASON]))
     with pytest.raises(TenantNotFound, match="'nobody' does not exist"):
         outbox.stage(engine, tenant_id="nobody", stream=STREAM, docs=[doc("draft:1")])
     assert outbox.rows(engine, tenant_id=tenant, stream=STREAM) == []

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from lexoffice import background
-from lexoffice.documents import StagedDocument
+from lexoffice.documents import Reason, StagedDocument
 from lexoffice.state.db import dialect_insert, is_postgres, read_transaction, utcnow, write_transaction
 from lexoffice.state.schema import outbox, tenants
 from lexoffice.state.tenants import TenantNotFound
@@ -275,6 +275,8 @@ def _validate_doc(doc: StagedDocument) -> None:
         raise ValueError("a staged document needs a doc_key")
     if doc.event_time.tzinfo is None or doc.event_time.utcoffset() is None:
         raise ValueError(f"{doc.doc_key}: event_time must be timezone-aware, got {doc.event_time.isoformat()}")
+    if type(doc.reasons) is not tuple:
+        raise TypeError(f"{doc.doc_key}: reasons must be a tuple of Reason, got {type(doc.reasons).__name__}")
     if doc.is_valid and doc.payload is None:
         raise ValueError(f"{doc.doc_key}: a valid document needs a payload")
 
@@ -426,12 +428,13 @@ def _copy_text(value: str | None) -> str:
 def _copy_lines(tenant_id: str, stream: str, docs: list[StagedDocument], now: datetime, run_id: str | None) -> str:
     """The COPY text of the new rows: JSON and timestamps formatted here, in one pass, without row dicts.
 
-    Documents of one page share their ``related`` objects (one account for many transactions), so each
-    distinct object is serialised once.
+    Documents of one page share their ``related`` objects (one account for many transactions) and often their
+    reasons (the same rule broken by many rows), so each distinct one is serialised once.
     """
     head = f"{_copy_text(tenant_id)}\t{_copy_text(stream)}\t"
     tail = f"\t{now.isoformat()}\t{now.isoformat()}\t{_copy_text(run_id)}\n"
     related_json: dict[int, str] = {}
+    reasons_json: dict[tuple[Reason, ...], str] = {(): "[]"}
     lines = []
     for doc in docs:
         related = doc.related
@@ -439,7 +442,9 @@ def _copy_lines(tenant_id: str, stream: str, docs: list[StagedDocument], now: da
         if rel is None:
             rel = related_json[id(related)] = _copy_text(_to_json(related))
         payload = "\\N" if doc.payload is None else _copy_text(_to_json(doc.payload))
-        reasons = _copy_text(_to_json([r.as_dict() for r in doc.reasons])) if doc.reasons else "[]"
+        reasons = reasons_json.get(doc.reasons)
+        if reasons is None:
+            reasons = reasons_json[doc.reasons] = _copy_text(_to_json([r.as_dict() for r in doc.reasons]))
         lines.append(
             f"{head}{_copy_text(doc.doc_key)}\t{_state_of(doc).value}\t{doc.content_hash}\t{payload}\t{reasons}\t"
             f"{_copy_text(doc.source_ref)}\t{doc.event_time.isoformat()}\t{_copy_text(doc.group_key)}\t"

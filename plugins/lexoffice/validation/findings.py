@@ -7,8 +7,8 @@ so their results are ordered identically: by catalogue rank, then line position,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -19,8 +19,9 @@ from lexoffice.validation.reasons import RANK, ReasonSpec
 REASONS_COLUMN = "reasons"
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
+    """A named tuple, not a dataclass: a page with many invalid rows makes hundreds of thousands of them."""
+
     doc: int            # row number of the document in the frame that was validated
     rank: int           # catalogue rank of the reason
     position: int       # line position; -1 for document-level reasons
@@ -28,10 +29,13 @@ class Finding:
     reason: Reason
 
 
+_ORDER = itemgetter(0, 1, 2, 3)  # doc, rank, position, field_order
+
+
 def assemble(doc_ids: Sequence[Any], findings: Iterable[Finding]) -> pd.DataFrame:
     """One row per document (index: doc id) with column ``reasons``: list of ``Reason``, empty when valid."""
     per_doc: list[list[Reason]] = [[] for _ in range(len(doc_ids))]
-    for finding in sorted(findings, key=lambda f: (f.doc, f.rank, f.position, f.field_order)):
+    for finding in sorted(findings, key=_ORDER):
         per_doc[finding.doc].append(finding.reason)
     index = pd.Index(list(doc_ids), name="doc_id", dtype=object)
     result = pd.DataFrame(index=index)
