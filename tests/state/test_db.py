@@ -139,3 +139,34 @@ def _outbox_indexes(engine: sa.Engine) -> set[str]:
              else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'")
     with engine.connect() as conn:
         return set(conn.execute(sa.text(query)).scalars())
+
+
+@pytest.mark.postgres
+def test_init_db_drops_the_outbox_foreign_key_of_older_versions(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    init_db(engine)
+    with write_transaction(engine) as conn:
+        conn.execute(sa.text("ALTER TABLE outbox ADD CONSTRAINT fk_outbox_tenant_id_tenants "
+                             "FOREIGN KEY (tenant_id) REFERENCES tenants (tenant_id) ON DELETE RESTRICT"))
+    init_db(engine)
+    with engine.connect() as conn:
+        keys = conn.execute(sa.text("SELECT conname FROM pg_constraint WHERE conrelid = 'outbox'::regclass "
+                                    "AND contype = 'f'")).scalars().all()
+    assert keys == []
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_init_db_does_not_wait_for_a_busy_outbox(postgres_url: str) -> None:
+    """Tasks call init_db at start; with nothing to retire it must not queue behind a running stage."""
+    engine = make_engine(postgres_url)
+    init_db(engine)
+    with engine.connect() as busy:
+        busy.execute(sa.text("LOCK TABLE outbox IN ROW EXCLUSIVE MODE"))  # what a staging transaction holds
+        checker = make_engine(postgres_url, connect_args={"options": "-c lock_timeout=2000"})
+        started = time.monotonic()
+        init_db(checker)
+        assert time.monotonic() - started < 2
+        busy.rollback()
+        checker.dispose()
+    engine.dispose()

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lexoffice.state.schema import RETIRED_INDEXES, metadata
+from lexoffice.state.schema import RETIRED_CONSTRAINTS, RETIRED_INDEXES, metadata
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _READ_ONLY = "lexoffice_read_only"
@@ -111,8 +111,24 @@ def init_db(engine: sa.Engine) -> None:
             # CREATE TABLE IF NOT EXISTS still races on the catalogue; serialise the creators instead.
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_INIT_LOCK_ID)))
         metadata.create_all(conn, checkfirst=True)
-        for index in RETIRED_INDEXES:
-            conn.execute(sa.text(f"DROP INDEX IF EXISTS {index}"))
+        _drop_retired(conn)
+
+
+def _drop_retired(conn: sa.Connection) -> None:
+    """Remove what older versions created and this one no longer wants (see schema.RETIRED_*).
+
+    A constraint is looked up first: ALTER TABLE locks the whole table even when there is nothing to drop,
+    and init_db runs at the start of every task. (SQLite cannot drop a constraint; the old key stays there.)
+    """
+    for index in RETIRED_INDEXES:
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {index}"))
+    if not is_postgres(conn):
+        return
+    for table, constraint in RETIRED_CONSTRAINTS:
+        found = conn.execute(sa.text("SELECT 1 FROM pg_constraint WHERE conname = :name "
+                                     "AND conrelid = to_regclass(:table)"), {"name": constraint, "table": table})
+        if found.first() is not None:
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}"))
 
 
 def dialect_insert(bind: sa.Engine | sa.Connection, table: sa.Table) -> Any:
