@@ -142,3 +142,25 @@ def test_nanosecond_timestamps_hash_like_the_reference() -> None:
         "account_currency": "EUR", "account_is_own": True, "account_kind": "card",
     } for i, ns in enumerate((0, 1_000, 1_500, 123_456_789))]))
     _assert_same(build_transaction_documents(page), reference_rows.transaction_documents(page))
+
+
+@pytest.mark.parametrize("dtype", ["str", "float64"])
+def test_per_distinct_maps_repeated_and_missing_values_like_one_call_per_value(dtype: str) -> None:
+    """The factorized path (repeating columns) and the direct one give what calling ``fn`` per value gives,
+    on the column types of a prepared frame (missing values are NaN there)."""
+    from lexoffice.source.columns import per_distinct
+
+    if dtype == "str":
+        repeating = ["EUR", None, "usd", "EUR", " "] * 200
+        distinct = [f"v{i}" if i % 7 else None for i in range(1000)]
+    else:
+        repeating = [1.5, None, 2.0, 1.5] * 250
+        distinct = [i / 3 if i % 7 else None for i in range(1000)]
+
+    def fn(v: object) -> str:
+        return f"<{v}>"
+
+    for raw in (repeating, distinct):
+        column = pd.Series(raw, dtype=object).astype(dtype)
+        expected = [fn(v) if v is not None else "missing" for v in raw]
+        assert per_distinct(column, fn, "missing") == expected
