@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 from bench.stage_data import SourceData
 from bench.staging import StageRun
 from bench.table import Row, fmt_int, fmt_mb, fmt_s
@@ -57,9 +60,21 @@ def cpu_note(run: StageRun) -> str:
     return f"; CPU: Python {run.python_cpu:.1f} s + PostgreSQL {run.postgres_cpu:.1f} s = {total:.1f} core-s"
 
 
-def parallel_row(stream: str, nominal: int, run: StageRun, single: StageRun) -> Row:
-    """The largest size again with several staging processes, and its speed against one process."""
-    return stage_row(stream, nominal, run, key=f"{stage_key(stream, nominal)}.{run.processes}p", compared_to=single)
+def parallel_row(stream: str, nominal: int, runs: list[StageRun], single: StageRun) -> Row:
+    """The largest size again with several staging processes, run several times and judged on the median run
+    (for an even count the slower of the middle two), against one process."""
+    key = f"{stage_key(stream, nominal)}.{runs[0].processes}p"
+    broken = [run for run in runs if run.error]
+    if broken:
+        return stage_row(stream, nominal, broken[0], key=key)
+    ordered = sorted(runs, key=lambda run: run.seconds if run.finished else math.inf)
+    median = ordered[len(ordered) // 2]
+    row = stage_row(stream, nominal, median, key=key, compared_to=single)
+    if len(runs) == 1:
+        return row
+    each = ", ".join(fmt_s(run.seconds) if run.finished else f"stopped at {fmt_s(run.seconds)}" for run in runs)
+    return replace(row, measurement=f"{row.measurement}, median of {len(runs)} runs",
+                   result=f"median {row.result}; runs: {each}")
 
 
 def memory_row(stream: str, runs: list[tuple[int, StageRun]]) -> Row:

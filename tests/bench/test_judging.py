@@ -94,6 +94,29 @@ def test_a_stopped_run_reports_its_rate_and_misses() -> None:
     assert "250,000" in row.result and "400 s for all" in row.result.replace(".0 s", " s")
 
 
+def test_repeated_parallel_staging_is_judged_on_its_median_run() -> None:
+    from bench.stage_rows import parallel_row
+
+    single = stage_run(1_000_000, finished=True, seconds=60, peak=300)
+
+    def parallel(*seconds: float) -> list[StageRun]:
+        runs = [stage_run(1_000_000, finished=s > 0, seconds=abs(s), peak=500) for s in seconds]
+        for run in runs:
+            run.processes = 2
+        return runs
+
+    met = parallel_row("transactions", 1_000_000, parallel(31.0, 28.0, 29.0), single)
+    assert met.verdict == Verdict.MET and met.key == "3.stage.transactions.1M.2p"
+    assert met.result.startswith("median 29.0 s") and "runs: 31.0 s, 28.0 s, 29.0 s" in met.result
+    assert "2.07 x the speed of one process" in met.result and "median of 3 runs" in met.measurement
+    assert parallel_row("transactions", 1_000_000, parallel(28.0, 31.0, 32.0), single).verdict == Verdict.MISSED
+    # an even count is judged on the slower middle run; a run stopped at its deadline counts as slowest
+    assert parallel_row("transactions", 1_000_000, parallel(28.0, 31.0), single).verdict == Verdict.MISSED
+    stopped = parallel_row("transactions", 1_000_000, parallel(28.0, -40.0, 29.0), single)
+    assert stopped.verdict == Verdict.MET and "stopped at 40.0 s" in stopped.result
+    assert parallel_row("transactions", 1_000_000, parallel(28.0, -40.0, -45.0), single).verdict == Verdict.MISSED
+
+
 def test_memory_must_stay_flat() -> None:
     flat = [(n, stage_run(n, finished=True, seconds=1, peak=p)) for n, p in ((1, 200), (3, 210), (10, 230))]
     assert memory_row("transactions", flat).verdict == Verdict.MET

@@ -96,7 +96,9 @@ def test_staging_runs_stage_every_row_of_their_window(tiny_run: tuple[str, dict]
             assert run["finished"], (stream, run)
             assert sum(run["counts"].values()) == run["documents"], (stream, run)
             assert run["rows"] >= run["nominal"]
-        parallel = raw["stage_parallel"][stream]
-        assert parallel["processes"] == 2 and parallel["finished"] and parallel["error"] is None, (stream, parallel)
-        assert parallel["rows"] == runs[-1]["rows"]
-        assert parallel["counts"] == runs[-1]["counts"], stream  # the same window, the same outcome
+        repeated = raw["stage_parallel"][stream]
+        assert len(repeated) == raw["scale"]["stage_parallel_repeats"] == 2, stream
+        for parallel in repeated:
+            assert parallel["processes"] == 2 and parallel["finished"] and parallel["error"] is None, (stream, parallel)
+            assert parallel["rows"] == runs[-1]["rows"]
+            assert parallel["counts"] == runs[-1]["counts"], stream  # the same window, the same outcome
