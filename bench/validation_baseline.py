@@ -11,6 +11,7 @@ import functools
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ class Comparison:
 
 
 def _read(source: SourceData, name: str, page: int, **extra: Any) -> list[Any]:
-    """One page of the window query (and, for drafts, their lines) as ``extract.Rows``."""
+    """One page of the drafts window query and the drafts' lines as ``extract.Rows``."""
     from lexoffice.source.extract import fetch, query
 
     after = "after_event_at" if name.startswith("invoice") else "after_completed_at"
@@ -45,11 +46,9 @@ def _read(source: SourceData, name: str, page: int, **extra: Any) -> list[Any]:
             rows = fetch(conn, statement, {
                 "company_id": source.company_id, "start": WINDOW_START, "end": WINDOW_START.replace(year=2100),
                 after: WINDOW_START, "after_id": "", "page_size": page, **extra})
-            if name.startswith("invoice"):
-                lines = fetch(conn, query("invoice_draft_lines.sql", expanding=("draft_ids",)),
-                              {"draft_ids": rows.column("id")})
-                return [rows, lines]
-            return [rows]
+            lines = fetch(conn, query("invoice_draft_lines.sql", expanding=("draft_ids",)),
+                          {"draft_ids": rows.column("id")})
+            return [rows, lines]
     finally:
         engine.dispose()
 
@@ -79,10 +78,16 @@ def _invoice_frames(source: SourceData, drafts: int) -> tuple[Any, Any]:
 
 @functools.lru_cache(maxsize=4)
 def _transaction_frame(source: SourceData, transactions: int) -> Any:
-    from lexoffice.source import frames
+    """The first page of prepared transactions (with their accounts' columns), as staging reads it."""
+    from lexoffice.source.transactions import iter_transaction_frames
 
-    (rows,) = _read(source, "transactions_window.sql", transactions)
-    return frames.from_columns(frames.TRANSACTIONS, rows.columns, rows.values)
+    engine = sa.create_engine(source.url)
+    try:
+        with closing(iter_transaction_frames(engine, company_id=source.company_id, start=WINDOW_START,
+                                             end=WINDOW_START.replace(year=2100), chunk_size=transactions)) as pages:
+            return next(pages)
+    finally:
+        engine.dispose()
 
 
 def _compare(fast: Callable[[], Any], slow: Callable[[], Any], comparable: Callable[[Any], list[Any]], *,

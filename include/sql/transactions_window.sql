@@ -4,7 +4,8 @@
 -- NULL) are never read by a window. Keyset paging in (completed_at, id) order, served by
 -- ix_transactions_completed; the first page binds :after_completed_at = :start and :after_id = ''.
 -- Bind parameters: :company_id, :start, :end, :after_completed_at, :after_id, :page_size.
--- The select list must stay identical to transactions_by_ids.sql (tests compare them).
+-- The account's columns come from transaction_accounts.sql, once per account of a page (not once per
+-- transaction). The select list must stay identical to transactions_by_ids.sql (tests compare them).
 SELECT
     t.id,
     t.account_id,
@@ -18,18 +19,9 @@ SELECT
     t.counterparty_name,
     t.counterparty_iban,
     t.purpose,
-    t.updated_at,
-    a.company_id,
-    bc.name AS company_name,
-    a.iban AS account_iban,
-    a.name AS account_name,
-    a.bank_name AS account_bank_name,
-    a.currency AS account_currency,
-    a.is_own AS account_is_own,
-    a.kind AS account_kind
+    t.updated_at
 FROM transactions t
 JOIN accounts a ON a.id = t.account_id
-JOIN bank_customers bc ON bc.id = a.company_id
 WHERE a.company_id = :company_id
   AND t.completed_at >= :start
   AND t.completed_at < :end

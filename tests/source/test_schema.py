@@ -53,17 +53,25 @@ def _select_list(name: str) -> list[str]:
 
 @pytest.mark.parametrize(("window", "by_ids", "spec"), [
     ("invoice_drafts_window.sql", "invoice_drafts_by_ids.sql", DRAFTS),
-    ("transactions_window.sql", "transactions_by_ids.sql", TRANSACTIONS),
     ("invoice_draft_lines.sql", "invoice_draft_lines.sql", LINES),
 ])
 def test_query_select_lists_are_the_frame_contract(window: str, by_ids: str, spec) -> None:
     assert _select_list(window) == _select_list(by_ids) == list(spec.columns)
 
 
+def test_transaction_queries_and_their_accounts_query_make_the_frame_contract() -> None:
+    """The page query has the transaction's own columns, the accounts query (keyed by account_id) the rest."""
+    page = _select_list("transactions_window.sql")
+    accounts = _select_list("transaction_accounts.sql")
+    assert page == _select_list("transactions_by_ids.sql")
+    assert accounts[0] == "account_id" and "account_id" in page
+    assert page + accounts[1:] == list(TRANSACTIONS.columns)
+
+
 def test_queries_use_bind_parameters_only() -> None:
     """No string formatting: every value enters through a named bind parameter."""
     for name in ("invoice_drafts_window.sql", "invoice_drafts_by_ids.sql", "invoice_draft_lines.sql",
-                 "transactions_window.sql", "transactions_by_ids.sql"):
+                 "transactions_window.sql", "transactions_by_ids.sql", "transaction_accounts.sql"):
         sql = strip_comments(read_sql(name))
         assert "{" not in sql and "%" not in sql, name
         assert re.search(r":\w+", sql), name

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from lexoffice.source.transactions import iter_transaction_documents
+from lexoffice.source import tables
+from lexoffice.source.extract import Rows
+from lexoffice.source.transactions import iter_transaction_documents, iter_transaction_frames, with_account_columns
 from tests.source.rows import fresh_schemas, insert_transaction_rows, transaction_rows
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -135,3 +137,40 @@ def test_reading_pages_leaves_the_connections_types_as_they_were(source: sa.Engi
         one_connection.dispose()
     if source.dialect.name == "postgresql":
         assert isinstance(amount, Decimal) and isinstance(completed, datetime)
+
+
+def test_each_transaction_carries_its_own_accounts_columns(source: sa.Engine) -> None:
+    """Accounts are read once per page and matched to the transactions by account_id."""
+    documents = []
+    accounts = {"giro": ("DE89 3704 0044 0532 0130 00", True), "card": ("DE02 1203 0000 0000 2020 51", False)}
+    for n in range(6):
+        kind = "giro" if n % 3 else "card"
+        rows = transaction_rows(f"mix-{n}", completed_at=START + timedelta(minutes=n))
+        rows.customer["id"] = "bc-mix"
+        rows.account.update(id=f"ac-{kind}", company_id="bc-mix", iban=accounts[kind][0], is_own=accounts[kind][1],
+                            name=f"Konto {kind}", kind=kind)
+        rows.transaction["account_id"] = f"ac-{kind}"
+        documents.append(rows)
+    with source.begin() as conn:  # the customer once, each account once (documents 0 and 1: card, giro)
+        tables.insert_rows(conn, tables.bank_customers, [documents[0].customer])
+        tables.insert_rows(conn, tables.accounts, [documents[0].account, documents[1].account])
+        tables.insert_rows(conn, tables.transactions, [d.transaction for d in documents])
+
+    (page,) = list(iter_transaction_frames(source, company_id="bc-mix", start=START, end=END, chunk_size=100))
+
+    assert page["account_id"].tolist() == ["ac-card", "ac-giro", "ac-giro"] * 2
+    for row in page.itertuples():
+        kind = row.account_id.removeprefix("ac-")
+        assert (row.account_iban, bool(row.account_is_own), row.account_name, row.account_kind) == (
+            accounts[kind][0], accounts[kind][1], f"Konto {kind}", kind)
+        assert (row.company_id, row.company_name) == ("bc-mix", "Zimmerei Köhler GmbH")
+
+
+def test_a_transaction_whose_account_is_gone_names_itself() -> None:
+    page = Rows(("id", "account_id"), [("tx-1", "ac-1"), ("tx-2", "ac-2")])
+    accounts = Rows(("account_id", "account_iban"), [("ac-1", "DE89370400440532013000")])
+    with pytest.raises(LookupError, match="transaction tx-2: its account ac-2 was not found"):
+        with_account_columns(page, accounts)
+    both = Rows(accounts.columns, accounts.values + [("ac-2", "DE02120300000000202051")])
+    assert list(with_account_columns(page, both)["account_iban"]) == ["DE89370400440532013000",
+                                                                      "DE02120300000000202051"]

@@ -17,7 +17,7 @@ Preparing twice is a no-op, so callers need not know whether a frame was prepare
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +84,16 @@ TRANSACTIONS = FrameSpec(
 
 def from_columns(spec: FrameSpec, names: Sequence[str], values: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """A prepared frame from raw result tuples (``extract.Rows``): one column at a time, no row objects."""
-    by_name = dict(zip(names, zip(*values), strict=False)) if values else {n: () for n in names}
+    return from_column_values(spec, transpose(names, values))
+
+
+def transpose(names: Sequence[str], values: Sequence[Sequence[Any]]) -> dict[str, Sequence[Any]]:
+    """Result tuples as one sequence of values per column name."""
+    return dict(zip(names, zip(*values), strict=False)) if values else {n: () for n in names}
+
+
+def from_column_values(spec: FrameSpec, by_name: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """A prepared frame from raw values per column (columns the spec does not name are left out)."""
     frame = pd.DataFrame({c: pd.Series(by_name[c], dtype=object) for c in spec.columns if c in by_name},
                          columns=[c for c in spec.columns if c in by_name])
     return prepare(spec, frame)
