@@ -201,7 +201,7 @@ def rows(results: Results) -> list[Row]:
     for stream in STREAMS:
         table.append(stage_rows.generation_row(stream, results.sources[stream]))
         for nominal, run in results.stage[stream]:
-            table.append(stage_rows.stage_row(stream, nominal, run))
+            table.append(stage_rows.stage_row(stream, nominal, run, judged=False))
         nominal, single = results.stage[stream][-1]
         table.append(stage_rows.parallel_row(stream, nominal, results.stage_parallel[stream], single))
         table.append(stage_rows.memory_row(stream, results.stage[stream]))

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from bench.stage_data import SourceData
 from bench.staging import StageRun
-from bench.table import Row, fmt_int, fmt_mb, fmt_s
+from bench.table import Row, Verdict, fmt_int, fmt_mb, fmt_s
 
 SECONDS_PER_MILLION = 30.0
 PEAK_LIMIT_MB = 1.5 * 1024
@@ -24,8 +24,14 @@ def stage_key(stream: str, nominal: int) -> str:
     return f"3.stage.{stream}.{size_label(nominal)}"
 
 
+#: What single-process rows show instead of a target: the target is for the machine (both cores), which one
+#: staging process cannot use; they show scaling, rate and memory, and the speed-up of the .2p row.
+ONE_CORE = "not judged: one process uses one of the 2 cores (the 1M row with 2 processes is)"
+
+
 def stage_row(stream: str, nominal: int, run: StageRun, *, key: str | None = None,
-              compared_to: StageRun | None = None) -> Row:
+              compared_to: StageRun | None = None, judged: bool = True) -> Row:
+    """``judged=False`` for runs with one staging process: informational (see ONE_CORE)."""
     noun, unit, docs = NOUN[stream]
     extra = f" / {fmt_int(run.window.documents)} {docs}" if stream == "invoices" else ""
     by = f", {run.processes} staging processes" if run.processes > 1 else ""
@@ -40,11 +46,15 @@ def stage_row(stream: str, nominal: int, run: StageRun, *, key: str | None = Non
         if compared_to is not None and compared_to.finished and run.seconds:
             result += f"; {compared_to.seconds / run.seconds:.2f} x the speed of one process"
         result += cpu_note(run)
+        if not judged:
+            return Row(key, label, result, ONE_CORE, Verdict.INFO)
         return Row.judged(key, label, result, target, run.seconds < target_seconds and run.peak_mb < PEAK_LIMIT_MB)
     estimate = run.window.rows / run.rows_per_second if run.rows_per_second else float("inf")
     result = (f"stopped at its {run.deadline:.0f} s deadline after ~{fmt_int(run.rows_done)} {unit}: "
               f"{fmt_int(run.rows_per_second)} {unit}/s, so ~{fmt_s(estimate)} for all; "
               f"peak RSS {fmt_mb(run.peak_mb)} so far")
+    if not judged:
+        return Row(key, label, result, ONE_CORE, Verdict.INFO)
     if run.seconds < target_seconds:
         return Row.failed(key, label, result + " (deadline shorter than the target)", target)
     return Row.judged(key, label, result, target, False)

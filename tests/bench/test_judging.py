@@ -88,6 +88,16 @@ def test_stage_target_is_30_seconds_per_million_rows() -> None:
         == Verdict.MISSED
 
 
+def test_one_process_rows_are_shown_not_judged() -> None:
+    """The target is for a 2-core machine; a run with one staging process uses one core."""
+    slow = stage_row("transactions", 1_000_000, stage_run(1_000_000, finished=True, seconds=45, peak=200),
+                     judged=False)
+    assert slow.verdict == Verdict.INFO and "45.0 s" in slow.result and "not judged" in slow.target
+    stopped = stage_row("transactions", 1_000_000, stage_run(1_000_000, finished=False, seconds=100, peak=300),
+                        judged=False)
+    assert stopped.verdict == Verdict.INFO and "400 s for all" in stopped.result.replace(".0 s", " s")
+
+
 def test_a_stopped_run_reports_its_rate_and_misses() -> None:
     row = stage_row("transactions", 1_000_000, stage_run(1_000_000, finished=False, seconds=100, peak=300))
     assert row.verdict == Verdict.MISSED
