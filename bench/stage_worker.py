@@ -22,7 +22,7 @@ from typing import Any
 #: run stages without helper threads (LEXOFFICE_BACKGROUND_THREADS=0) so that cProfile sees every part.
 PROFILE_PARTS = (
     ("extract (SQL)", "lexoffice/source/extract.py", ("fetch",)),
-    ("rows -> DataFrame", "lexoffice/source/frames.py", ("from_columns",)),
+    ("rows -> DataFrame", "lexoffice/source/frames.py", ("from_column_values",)),  # from_columns calls it
     ("validation", "lexoffice/validation/", ("validate_invoices", "validate_transactions")),
     ("content hash", "lexoffice/source/", ("_content_hashes",)),
     ("payloads", "lexoffice/source/", ("_payloads_and_related", "_line_items", "build", "related")),
