@@ -76,7 +76,7 @@ def with_account_columns(rows: Rows, accounts: Rows) -> dict[str, Sequence[Any]]
     """The page's columns plus, for every transaction, its account's columns (matched on account_id).
 
     A page holds thousands of transactions of a handful of accounts: reading the account and customer
-    columns once per account instead of once per row saved a third of the reading time.
+    columns once per account instead of once per row saved a fifth of the reading time.
     """
     columns = frames.transpose(rows.columns, rows.values)
     known = pd.Index([row[0] for row in accounts.values])

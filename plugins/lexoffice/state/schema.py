@@ -110,7 +110,7 @@ outbox = sa.Table(
     metadata,
     sa.Column("id", _BigId, primary_key=True, autoincrement=True),
     # No foreign key to tenants: ``outbox.stage`` checks the tenant once per call, where a foreign key checks
-    # it once per row (on PostgreSQL that was a fifth of the COPY time of a first stage). Nothing here deletes
+    # it once per row (on PostgreSQL nearly a quarter of the COPY time of a first stage). Nothing here deletes
     # tenants; one deleted by hand leaves its rows, the record of what was sent, which count again if it is
     # added back. init_db drops the old key from PostgreSQL state databases.
     sa.Column("tenant_id", sa.String(64), nullable=False),
