@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 ./scripts/ensure-postgres.sh
+./scripts/ensure-redis.sh
 echo "==> running the test suite"
 exec .venv/bin/python -m pytest "$@"
