@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import requests
@@ -33,6 +33,9 @@ from tests.cluster.hostname import HOSTNAME_ENV
 from tests.cluster.settings import Endpoints, cluster_only_settings, shared_settings
 from tests.support.postgres import PostgresServer
 from tests.support.sandbox_server import ROOT, free_port
+
+if TYPE_CHECKING:
+    from tests.support.world import World
 
 BIN = Path(sys.executable).parent
 QUEUE = "default"  # [operators] default_queue: where the DAGs' tasks go
@@ -57,6 +60,11 @@ class WorkerSpec:
     hostname: str
     concurrency: int
     queues: tuple[str, ...] = (QUEUE,)
+
+
+# The cluster test's two workers, as two machines: each its own hostname; they differ in slots, and serve the
+# DAGs' queue.
+WORKERS = [WorkerSpec("worker-a", concurrency=3), WorkerSpec("worker-b", concurrency=4)]
 
 
 @dataclass
@@ -260,3 +268,11 @@ def _send(proc: psutil.Process, sig: signal.Signals) -> None:
         proc.send_signal(sig)  # psutil checks that the pid still is this process (no pid reuse)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         pass
+
+
+@dataclass
+class ClusterWorld:
+    """A cluster and the world (sandbox organisations, state and source databases) its tasks work on."""
+
+    cluster: Cluster
+    world: World

@@ -4,26 +4,15 @@ organisations, state and source databases on the cluster's PostgreSQL) to seed b
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cluster.cluster import Cluster, WorkerSpec
+from tests.cluster.cluster import WORKERS, Cluster, ClusterWorld
 from tests.support.postgres import PostgresServer
 from tests.support.sandbox_server import SandboxServer
 from tests.support.world import World
-
-# Two workers, as two machines: each its own hostname; they differ in slots, and serve the DAGs' queue.
-WORKERS = [WorkerSpec("worker-a", concurrency=3), WorkerSpec("worker-b", concurrency=4)]
-
-
-@dataclass
-class ClusterWorld:
-    cluster: Cluster
-    world: World
-
 
 FAILED = pytest.StashKey[bool]()
 

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.cluster.cluster import Cluster, wait_for
-from tests.cluster.conftest import WORKERS, ClusterWorld
+from tests.cluster.cluster import WORKERS, Cluster, ClusterWorld, wait_for
 from tests.cluster.tenants import (
     EARLIER,
     INVALID_INVOICE_REASON,
@@ -105,7 +104,8 @@ def test_two_workers_one_killed_mid_delivery_send_everything_exactly_once(cluste
 
     # -- the cluster really spread the work, and recovered the lost task -----------------------------------------
     tis = cluster.task_instances()
-    deliver_hosts = Counter(ti["hostname"] for ti in tis if ti["task_id"] == "tenant.deliver" and ti["state"] == "success")
+    deliver_hosts = Counter(ti["hostname"] for ti in tis
+                            if ti["task_id"] == "tenant.deliver" and ti["state"] == "success")
     assert {w.hostname for w in WORKERS} <= set(deliver_hosts), f"deliver tasks ran on {dict(deliver_hosts)}"
     states = {(r["dag_id"], r["run_id"]): r["state"] for r in cluster.dag_runs()}
     assert {run: states[run] for run in second + backfill_runs} == {run: "success" for run in second + backfill_runs}

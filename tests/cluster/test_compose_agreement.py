@@ -8,12 +8,11 @@ side or the lists say why.
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import pytest
 
-from tests.cluster.conftest import WORKERS
+from tests.cluster.cluster import WORKERS
 from tests.cluster.settings import (
     CLUSTER_ONLY,
     COMPOSE_ONLY,
@@ -47,7 +46,7 @@ def test_every_compose_variable_is_set_by_the_cluster_or_explained(compose_env: 
                                                                    cluster_env: dict[str, str]) -> None:
     unexplained = sorted(k for k in compose_env if k not in cluster_env and k not in COMPOSE_ONLY
                          and not _container_only(k))
-    assert not unexplained, f"set in docker-compose.yaml, not by the cluster test and not in COMPOSE_ONLY: {unexplained}"
+    assert not unexplained, f"set in docker-compose.yaml, not by the cluster and not in COMPOSE_ONLY: {unexplained}"
     stale = sorted(k for k in COMPOSE_ONLY if k not in compose_env)
     assert not stale, f"COMPOSE_ONLY names variables docker-compose.yaml no longer sets: {stale}"
 
@@ -55,7 +54,7 @@ def test_every_compose_variable_is_set_by_the_cluster_or_explained(compose_env: 
 def test_every_cluster_variable_is_in_compose_or_explained(compose_env: dict[str, str],
                                                           cluster_env: dict[str, str]) -> None:
     unexplained = sorted(k for k in cluster_env if k not in compose_env and k not in CLUSTER_ONLY)
-    assert not unexplained, f"set by the cluster test, not in docker-compose.yaml and not in CLUSTER_ONLY: {unexplained}"
+    assert not unexplained, f"set by the cluster, not in docker-compose.yaml and not in CLUSTER_ONLY: {unexplained}"
     per_worker = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "LEXOFFICE_CLUSTER_HOSTNAME", TENANT_CONN}
     stale = sorted(k for k in CLUSTER_ONLY if k not in cluster_env and k not in per_worker)
     assert not stale, f"CLUSTER_ONLY names variables the cluster no longer sets: {stale}"
@@ -68,12 +67,13 @@ def test_same_executor_and_switches(compose_env: dict[str, str], cluster_env: di
     assert compose_env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
 
 
-def _url(value: str) -> Any:
+def _url(value: str) -> SplitResult:
     return urlsplit(value)
 
 
 def test_same_broker_kind(compose_env: dict[str, str], cluster_env: dict[str, str]) -> None:
-    compose, cluster = _url(compose_env["AIRFLOW__CELERY__BROKER_URL"]), _url(cluster_env["AIRFLOW__CELERY__BROKER_URL"])
+    compose = _url(compose_env["AIRFLOW__CELERY__BROKER_URL"])
+    cluster = _url(cluster_env["AIRFLOW__CELERY__BROKER_URL"])
     assert (cluster.scheme, cluster.path) == (compose.scheme, compose.path) == ("redis", "/0")
     assert (compose.hostname, cluster.hostname) == ("redis", "127.0.0.1")
 
@@ -81,7 +81,8 @@ def test_same_broker_kind(compose_env: dict[str, str], cluster_env: dict[str, st
 def test_result_backend_is_the_metadata_database_on_both(compose_env: dict[str, str],
                                                          cluster_env: dict[str, str]) -> None:
     for env in (compose_env, cluster_env):
-        backend, metadata = _url(env["AIRFLOW__CELERY__RESULT_BACKEND"]), _url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        backend = _url(env["AIRFLOW__CELERY__RESULT_BACKEND"])
+        metadata = _url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
         assert backend.scheme == "db+postgresql" and metadata.scheme == "postgresql+psycopg2"
         assert (backend.hostname, backend.port, backend.path) == (metadata.hostname, metadata.port, metadata.path)
 
