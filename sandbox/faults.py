@@ -3,7 +3,8 @@
 The modes mirror the ways a real Lexware call can fail *around* its commit, because that is what decides
 whether a client may retry: "before" (nothing happened), "after_commit" (it happened, the answer is an error),
 "drop_after_commit" (it happened, the connection dies) and "slow_after_commit" (it happened, the answer arrives
-after the client gave up).
+after the client gave up). The "late_*" modes commit ``delay_seconds`` *after* the failure was answered, as a
+backend that is still working when the gateway has given up: a lookup right after the failure finds nothing.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import itertools
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-FaultMode = Literal["before", "after_commit", "drop_after_commit", "slow_after_commit"]
-FAULT_MODES: tuple[str, ...] = ("before", "after_commit", "drop_after_commit", "slow_after_commit")
+FaultMode = Literal["before", "after_commit", "drop_after_commit", "slow_after_commit",
+                    "late_after_error", "late_after_drop", "late_after_timeout"]
+FAULT_MODES: tuple[str, ...] = ("before", "after_commit", "drop_after_commit", "slow_after_commit",
+                                "late_after_error", "late_after_drop", "late_after_timeout")
+#: Modes whose request is executed only ``delay_seconds`` after the client got (or gave up on) its failure.
+LATE_MODES: frozenset[str] = frozenset({"late_after_error", "late_after_drop", "late_after_timeout"})
 
 
 @dataclass

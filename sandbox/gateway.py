@@ -15,7 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.errors import gateway_body
-from sandbox.faults import Fault
+from sandbox.faults import LATE_MODES, Fault
 from sandbox.store import RequestRecord, SandboxState
 
 API_PREFIX = "/v1"
@@ -29,6 +29,7 @@ class Gateway:
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
         self.state = state
+        self._late: set[asyncio.Task[None]] = set()  # requests still to be executed (late_* faults)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_api_path(scope["path"]):
@@ -67,6 +68,9 @@ class Gateway:
             record.status = fault.status
             await send_fault(send, fault)
             return
+        if fault.mode in LATE_MODES:
+            await self._late_commit(fault, scope, receive, send, record)
+            return
         messages = await _run_to_completion(self.app, scope, receive)
         if fault.mode == "after_commit":
             record.status = fault.status
@@ -78,6 +82,56 @@ class Gateway:
                 await send(message)
         else:  # drop_after_commit
             await _drop_connection(receive, send, messages)
+
+
+    async def _late_commit(self, fault: Fault, scope: Scope, receive: Receive, send: Send,
+                           record: RequestRecord) -> None:
+        """Answer the failure first, execute the request ``delay_seconds`` later (the backend was still busy).
+
+        ``late_after_timeout`` answers nothing until the request is executed, so a client with a shorter read
+        timeout gives up first; the other two answer at once (``status``, or a dropped connection).
+        """
+        body = await _read_request(receive)
+        if fault.mode == "late_after_timeout":
+            record.status = None
+            await asyncio.sleep(fault.delay_seconds)
+            messages = await _run_to_completion(self.app, dict(scope), _replay(body))
+            record.status = _status_of(messages)
+            for message in messages:
+                await send(message)  # uvicorn discards these once the client has gone
+            return
+        if fault.mode == "late_after_error":
+            record.status = fault.status
+            await send_fault(send, fault)
+        else:
+            record.status = None
+            await _drop_connection(receive, send, [{"type": "http.response.start", "status": 201, "headers": []}])
+        task = asyncio.get_running_loop().create_task(self._execute_later(fault.delay_seconds, dict(scope), body))
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+    async def _execute_later(self, delay: float, scope: Scope, body: list[Message]) -> None:
+        await asyncio.sleep(delay)
+        await _run_to_completion(self.app, scope, _replay(body))
+
+
+async def _read_request(receive: Receive) -> list[Message]:
+    """The whole request body, so that it can be executed after the connection is gone."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return messages
+
+
+def _replay(messages: list[Message]) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    return receive
 
 
 def _bearer_token(scope: Scope) -> str | None:

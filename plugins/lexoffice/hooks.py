@@ -3,7 +3,8 @@
 The connection form is declared in ``provider_info.py``: host = API base URL, password = API key when
 login is empty, otherwise login/password = OAuth client id/secret (the tenant's refresh token then lives
 in a ``TokenStore``, keyed by the connection id). Only the extras ``oauth_token_url``,
-``allow_insecure_http`` and ``timeout`` (seconds) are read, by name. Unlike ``HttpHook``, no extra ever
+``allow_insecure_http``, ``timeout`` (seconds) and ``confirm_grace_seconds`` (see ``lexoffice.delivery.grace``)
+are read, by name. Unlike ``HttpHook``, no extra ever
 becomes an HTTP header, so an extra such as ``export_since`` cannot leak to Lexware.
 """
 
@@ -24,6 +25,7 @@ from lexoffice.client import (
     default_oauth_urls,
 )
 from lexoffice.client.errors import LexofficeError
+from lexoffice.delivery import grace
 from lexoffice.provider_info import DEFAULT_HOST
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -103,6 +105,11 @@ class LexofficeHook(BaseHook):
             retry=self.retry,
             allow_insecure_http=allow_insecure_http,
         )
+
+    def confirm_grace_seconds(self) -> float:
+        """How long an unknown outcome waits for Lexware before "not found" counts (extra, default 15 min)."""
+        return grace.confirm_grace_seconds(self.get_connection(self.lexoffice_conn_id).extra_dejson.get(
+            grace.EXTRA_NAME))
 
     def test_connection(self) -> tuple[bool, str]:
         """Call ``GET /v1/profile`` and name the organisation the credentials belong to."""

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from lexoffice.client.errors import AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError
 from lexoffice.delivery import preflight
+from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
 from lexoffice.delivery.invoices import InvoiceDelivery, _blocked_message
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.delivery.transactions import TransactionDelivery
@@ -152,7 +153,8 @@ def company_settings(source_engine: sa.Engine, company_id: str) -> dict[str, Any
 def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, client_factory: Callable[[Any], Any],
                    source_engine: sa.Engine | None = None, doc_keys: Sequence[str] | None = None,
                    dry_run: bool = False, run_id: str | None = None, lease_ttl: float = 120.0,
-                   lease_wait: float = 900.0) -> DeliveryResult:
+                   lease_wait: float = 900.0,
+                   confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS) -> DeliveryResult:
     """Deliver the tenant's pending documents (all of them, or ``doc_keys``), or preview them in a dry run.
 
     Raises :class:`TenantBlocked` when a preflight check fails; nothing is sent and nothing is lost.
@@ -167,7 +169,8 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
     client = client_factory(tenant)
     try:
         return _deliver_with_lease(state_engine=state_engine, tenant=tenant, stream=stream, client=client,
-                                   doc_keys=doc_keys, run_id=run_id, lease_ttl=lease_ttl, lease_wait=lease_wait)
+                                   doc_keys=doc_keys, run_id=run_id, lease_ttl=lease_ttl, lease_wait=lease_wait,
+                                   confirm_grace_seconds=confirm_grace_seconds)
     except (AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError) as err:
         # Wherever it happens (profile, contact lookup, token refresh): a person must act (reconnect, upgrade)
         # or the budget is used up. Nothing was executed by Lexware; the documents wait for the next run.
@@ -178,7 +181,7 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
 
 def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream, client: Any,
                         doc_keys: Sequence[str] | None, run_id: str | None, lease_ttl: float,
-                        lease_wait: float) -> DeliveryResult:
+                        lease_wait: float, confirm_grace_seconds: float) -> DeliveryResult:
     """Preflight the organisation, then deliver while holding its lease (one sender per organisation)."""
     profile = client.get_profile()
     preflight.check_profile(tenant, profile, refuse_small_business=stream == Stream.INVOICES)
@@ -197,7 +200,8 @@ def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream,
         # (and re-send) a row whose request is still on its way.
         client.before_request = lease.renew_if_due
         delivery_cls = InvoiceDelivery if stream == Stream.INVOICES else TransactionDelivery
-        delivery = delivery_cls(state_engine, client, tenant, run_id=run_id, renew_lease=lease.renew)
+        delivery = delivery_cls(state_engine, client, tenant, run_id=run_id, renew_lease=lease.renew,
+                                confirm_grace_seconds=confirm_grace_seconds)
         return delivery.run(doc_keys=doc_keys)
     finally:
         client.before_request = None

@@ -40,6 +40,15 @@ def lease_ttl_seconds() -> float:
     return value
 
 
+def _confirm_grace_seconds(tenant: Any) -> float:
+    from lexoffice.hooks import LexofficeHook
+
+    try:
+        return LexofficeHook(tenant.lexoffice_conn_id).confirm_grace_seconds()
+    except ValueError as err:
+        raise AirflowFailException(f"tenant {tenant.tenant_id}: {err}") from err
+
+
 def _company_id(tenant: Any, stream: str) -> str | None:
     return tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
 
@@ -126,7 +135,7 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
             client_factory=connections.client_factory(engine),
             source_engine=connections.engine_for(source_conn_id) if stream == Stream.INVOICES else None,
             doc_keys=selection, dry_run=bool(params.get("dry_run")), run_id=context["run_id"],
-            lease_ttl=lease_ttl_seconds(),
+            lease_ttl=lease_ttl_seconds(), confirm_grace_seconds=_confirm_grace_seconds(tenant),
         )
     except TenantBlocked as blocked:
         _record(engine, context, tenant_id, stream, started, "blocked", {}, str(blocked))

@@ -148,3 +148,46 @@ def test_request_log_records_what_the_client_saw(sandbox: SandboxServer, api: Or
 def test_unknown_fault_mode_is_refused(sandbox: SandboxServer) -> None:
     response = requests.post(f"{sandbox.base_url}/_admin/faults", json={"mode": "explode"}, timeout=10)
     assert response.status_code == 422
+
+
+def _wait_for(predicate: Any, deadline_seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "the late commit never happened"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("mode", ["late_after_error", "late_after_drop", "late_after_timeout"])
+def test_late_modes_commit_only_after_the_failure_was_answered(sandbox: SandboxServer, api: OrgClient,
+                                                               mode: str) -> None:
+    add_fault(sandbox, mode=mode, status=504, delay_seconds=1.5)
+    if mode == "late_after_error":
+        assert api.post("/v1/invoices", json=invoice_body()).status_code == 504
+    elif mode == "late_after_drop":
+        with pytest.raises(requests.ConnectionError):
+            api.post("/v1/invoices", json=invoice_body())
+    else:
+        with pytest.raises(requests.ReadTimeout):
+            api.post("/v1/invoices", json=invoice_body(), timeout=0.3)
+    # The client has its failure and the invoice is not there yet: a lookup now proves nothing.
+    assert api.inspect("invoices") == []
+    _wait_for(lambda: len(api.inspect("invoices")) == 1)
+    [stored] = api.inspect("invoices")
+    assert stored["remark"] == "source RE-2025-0001"
+
+
+@pytest.mark.parametrize("path", ["/v1/contacts", "/v1/finance/financial-accounts"])
+def test_late_after_error_works_for_contacts_and_accounts(sandbox: SandboxServer, api: OrgClient, path: str) -> None:
+    from tests.sandbox.support import person_contact
+
+    add_fault(sandbox, mode="late_after_error", status=504, path=path, delay_seconds=0.5)
+    if path == "/v1/contacts":
+        assert api.post(path, json=person_contact()).status_code == 504
+        collection = "contacts"
+    else:
+        body = {"financialAccountId": "0f7c3b0e-1d5f-4f38-9b55-3d3c1f1f2a01", "type": "GIRO",
+                "accountSystem": "PaymentProvider", "name": "Giro", "iban": "DE89370400440532013000"}
+        response = api.post(path, json=body)
+        assert response.status_code == 504, response.text
+        collection = "financial-accounts"
+    _wait_for(lambda: len(api.inspect(collection)) == 1)

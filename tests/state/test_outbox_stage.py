@@ -142,7 +142,10 @@ def test_change_while_uncertain_is_flagged_and_released_rows_take_it_later(
     flagged = outbox.get_row(engine, rid)
     assert flagged.state == frozen and flagged.payload is not None and flagged.payload["remark"] == "draft:1 v1"
 
-    outbox.release_to_pending(engine, rid, note="reconciled: not in Lexware")
+    if frozen == DocState.UNKNOWN:
+        assert outbox.settle_not_created(engine, rid, grace_seconds=0, note="reconciled: not in Lexware")
+    else:
+        outbox.release_to_pending(engine, rid, note="429: never executed")
     released = outbox.get_row(engine, rid)
     assert (released.state, released.changed_after_send, released.changed_hash) == (DocState.PENDING, False, None)
     assert stage(engine, tenant, doc("draft:1", version=2)) == StageCounts(revalidated=1)

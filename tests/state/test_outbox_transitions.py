@@ -21,7 +21,8 @@ INVOKE: dict[str, Callable[[sa.Engine, int], object]] = {
         e, rid, reasons=[{"code": "lexware.NOTNULL", "field": "lineItems[0].name"}], error="406 Not Acceptable"
     ),
     "mark_unknown": lambda e, rid: outbox.mark_unknown(e, rid, error="read timeout after sending"),
-    "release_to_pending": lambda e, rid: outbox.release_to_pending(e, rid, note="reconciled: not in Lexware"),
+    "release_to_pending": lambda e, rid: outbox.release_to_pending(e, rid, note="429: never executed"),
+    "settle_not_created": lambda e, rid: outbox.settle_not_created(e, rid, grace_seconds=0, note="not in Lexware"),
 }
 
 
@@ -36,7 +37,8 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "mark_sent": ({"sending", "unknown"}, "sent"),
     "mark_rejected": ({"sending"}, "rejected"),
     "mark_unknown": ({"sending"}, "unknown"),
-    "release_to_pending": ({"sending", "unknown"}, "pending"),
+    "release_to_pending": ({"sending"}, "pending"),  # provably never executed
+    "settle_not_created": ({"unknown"}, "pending"),  # reconciled, and only after the grace period
 }
 
 
@@ -74,7 +76,7 @@ def test_changes_record_what_happened(engine: sa.Engine, tenant: str) -> None:
 
     outbox.mark_unknown(engine, rid, error="connection reset after sending")
     assert outbox.get_row(engine, rid).last_error == "connection reset after sending"
-    outbox.release_to_pending(engine, rid, note="reconciled: not found")
+    assert outbox.settle_not_created(engine, rid, grace_seconds=0, note="reconciled: not found")
     assert outbox.claim(engine, rid)
     assert outbox.get_row(engine, rid).attempts == 2
     outbox.mark_sent(engine, rid, lexware_id="66196c43-baf3-4335-bfee-d610367059db")
@@ -155,3 +157,23 @@ def test_unknown_row_id(engine: sa.Engine, tenant: str) -> None:
         outbox.claim(engine, 4242)
     with pytest.raises(outbox.RowNotFound):
         outbox.mark_sent(engine, 4242, lexware_id="x")
+
+
+def test_an_unknown_row_is_not_settled_as_not_created_within_its_grace_period(engine: sa.Engine,
+                                                                            tenant: str) -> None:
+    """Lexware may commit after the failure was answered: "not found" soon after the attempt proves nothing."""
+    from datetime import timedelta
+
+    rid = _one_row(engine, tenant)
+    assert outbox.claim(engine, rid)
+    outbox.mark_unknown(engine, rid, error="504 after sending")
+    attempt = outbox.get_row(engine, rid).sending_started_at
+    assert attempt is not None
+    assert outbox.settle_not_created(engine, rid, grace_seconds=60, note="not found") is False
+    waiting = outbox.get_row(engine, rid)
+    assert (waiting.state, waiting.sending_started_at) == (DocState.UNKNOWN, attempt)  # keeps its attempt time
+    assert outbox.settle_not_created(engine, rid, grace_seconds=60, note="not found",
+                                     now=attempt + timedelta(seconds=59)) is False
+    assert outbox.settle_not_created(engine, rid, grace_seconds=60, note="not found",
+                                     now=attempt + timedelta(seconds=61)) is True
+    assert outbox.get_row(engine, rid).state == DocState.PENDING

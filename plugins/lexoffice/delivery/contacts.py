@@ -1,9 +1,14 @@
 """Resolve the Lexware contact for a source customer: remembered, adopted, or created once.
 
 Creating a contact is a POST like any other, so it follows the same write-ahead rule (``creating`` before the
-POST). Existing Lexware customers are adopted by e-mail or name: the first time a run meets an unmapped
-customer it lists the organisation's customers once (a constant number of requests per run, not one lookup
-per document).
+POST). An existing Lexware customer is adopted only on a strong identity: the customer marker this project
+writes into the contact's ``note`` (``lxa:customer:<id>``), or the same name AND the same billing address. A
+name alone or an e-mail alone is not an identity (two "Anna Schmidt"s, two firms sharing a bookkeeper's e-mail):
+such a customer gets a new contact. The first time a run meets an unmapped customer it lists the
+organisation's customers once (a constant number of requests per run, not one lookup per document).
+
+A create of unknown outcome is settled like an invoice: found -> adopted; not found -> created again only once
+the attempt (``claimed_at``) is older than the grace period (``lexoffice.delivery.grace``).
 """
 
 from __future__ import annotations
@@ -14,23 +19,17 @@ from collections.abc import Callable
 from typing import Any
 
 from lexoffice.client.errors import OutcomeUnknownError
+from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
 from lexoffice.state import mappings
+from lexoffice.state.db import utcnow
+
+CUSTOMER_MARKER = "lxa:"
 
 log = logging.getLogger(__name__)
 
 
 def _norm(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
-
-
-def contact_emails(contact: dict[str, Any]) -> set[str]:
-    emails: set[str] = set()
-    for values in (contact.get("emailAddresses") or {}).values():
-        emails.update(_norm(v) for v in values or [])
-    for person in (contact.get("company") or {}).get("contactPersons") or []:
-        if person.get("emailAddress"):
-            emails.add(_norm(person["emailAddress"]))
-    return emails
 
 
 def contact_name(contact: dict[str, Any]) -> str:
@@ -40,18 +39,42 @@ def contact_name(contact: dict[str, Any]) -> str:
     return _norm(f"{person.get('firstName') or ''} {person.get('lastName') or ''}")
 
 
+def billing_address(contact: dict[str, Any]) -> tuple[str, ...] | None:
+    """The first billing address as normalised (street, zip, city, country), or None when it has none."""
+    billing = ((contact.get("addresses") or {}).get("billing") or [None])[0]
+    if not billing:
+        return None
+    parts = tuple(_norm(billing.get(k)) for k in ("street", "zip", "city"))
+    if not any(parts):
+        return None
+    return (*parts, _norm(billing.get("countryCode") or "DE"))
+
+
+def customer_marker(customer_key: str) -> str:
+    """The line written into a created contact's ``note``: the project's own customer number."""
+    return f"{CUSTOMER_MARKER}{customer_key}"
+
+
+def markers_in(contact: dict[str, Any]) -> set[str]:
+    """The customer markers in a contact's note (whole lines only)."""
+    return {line.strip() for line in str(contact.get("note") or "").splitlines()
+            if line.strip().startswith(CUSTOMER_MARKER)}
+
+
 class ContactResolver:
     """Maps source customers (``related["customer_key"]``) to Lexware contact ids for one tenant."""
 
     def __init__(self, engine: Any, client: Any, tenant_id: str, *, sleep: Callable[[float], None] = time.sleep,
-                 lag_wait_seconds: float = 3.0) -> None:
+                 lag_wait_seconds: float = 3.0,
+                 confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS) -> None:
         self.engine = engine
         self.client = client
         self.tenant_id = tenant_id
         self.sleep = sleep
         self.lag_wait_seconds = lag_wait_seconds
-        self._by_email: dict[str, list[dict[str, Any]]] | None = None
-        self._by_name: dict[str, list[dict[str, Any]]] = {}
+        self.confirm_grace_seconds = confirm_grace_seconds
+        self._by_marker: dict[str, list[dict[str, Any]]] | None = None
+        self._by_identity: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
 
     @staticmethod
     def known_contact_id(engine: Any, tenant_id: str, related: dict[str, Any] | None) -> str | None:
@@ -69,8 +92,14 @@ class ContactResolver:
             found = self._find_existing(related, wait_for_lag=True)
             if found:
                 return self._adopt(key, found, note="reconciled an earlier create")
-            # Lexware has no such contact: the earlier create never happened. We hold the organisation lease,
-            # so nobody else is creating it; forget the stale write-ahead mark (once) and create it now.
+            age = (utcnow() - mapping.claimed_at).total_seconds()
+            if age < self.confirm_grace_seconds:
+                raise OutcomeUnknownError(
+                    f"customer {key}: an earlier create {age:.0f} s ago had an unknown outcome and the contact is "
+                    "not in Lexware yet; waiting to confirm with Lexware (wartet auf Bestätigung durch Lexware) "
+                    f"for {self.confirm_grace_seconds:.0f} s before creating it again")
+            # Lexware has no such contact, long after the attempt: the earlier create never happened. We hold the
+            # organisation lease, so nobody else is creating it; forget the stale write-ahead mark and create it.
             mappings.release_contact(self.engine, tenant_id=self.tenant_id, customer_key=key)
             log.info("customer %s: an earlier create did not reach Lexware; creating it now", key)
         else:
@@ -81,20 +110,20 @@ class ContactResolver:
 
     # -- lookups ---------------------------------------------------------------------------------------------
     def _load_index(self) -> None:
-        self._by_email, self._by_name = {}, {}
+        self._by_marker, self._by_identity = {}, {}
         for contact in self.client.find_contacts(customer=True):
             self._index(contact)
 
     def _index(self, contact: dict[str, Any]) -> None:
-        assert self._by_email is not None
-        for email in contact_emails(contact):
-            self._by_email.setdefault(email, []).append(contact)
-        name = contact_name(contact)
-        if name:
-            self._by_name.setdefault(name, []).append(contact)
+        assert self._by_marker is not None
+        for marker in markers_in(contact):
+            self._by_marker.setdefault(marker, []).append(contact)
+        name, address = contact_name(contact), billing_address(contact)
+        if name and address:
+            self._by_identity.setdefault((name, address), []).append(contact)
 
     def _find_existing(self, related: dict[str, Any], *, wait_for_lag: bool) -> dict[str, Any] | None:
-        if self._by_email is None or wait_for_lag:
+        if self._by_marker is None or wait_for_lag:
             self._load_index()
         found = self._match(related)
         deadline = time.monotonic() + (self.lag_wait_seconds if wait_for_lag else 0)
@@ -105,19 +134,25 @@ class ContactResolver:
         return found
 
     def _match(self, related: dict[str, Any]) -> dict[str, Any] | None:
-        assert self._by_email is not None
-        lookup = related.get("lookup") or {}
-        email, name = _norm(lookup.get("email")), _norm(lookup.get("name"))
-        by_email = self._by_email.get(email, []) if email else []
-        by_name = self._by_name.get(name, []) if name else []
-        both = [c for c in by_email if contact_name(c) == name]
-        for candidates in (both, by_email, by_name):
-            if candidates:
-                if len(candidates) > 1:
-                    log.warning("customer %s matches %d Lexware contacts; using %s", related.get("customer_key"),
-                                len(candidates), candidates[0].get("id"))
-                return candidates[0]
-        return None
+        """The contact with our customer marker; else the one with the same name and billing address that
+        carries no other customer's marker; else None (a new contact is created)."""
+        assert self._by_marker is not None
+        key = related.get("customer_key") or ""
+        marked = self._by_marker.get(customer_marker(key), [])
+        if marked:
+            if len(marked) > 1:
+                log.warning("customer %s: %d Lexware contacts carry its marker; using %s (see `lexoffice audit`)",
+                            key, len(marked), marked[0].get("id"))
+            return marked[0]
+        name = _norm((related.get("lookup") or {}).get("name"))
+        address = billing_address(related.get("contact") or {})
+        if not name or address is None:
+            return None
+        same = [c for c in self._by_identity.get((name, address), []) if not markers_in(c)]
+        if len(same) > 1:
+            log.warning("customer %s matches %d Lexware contacts by name and address; using %s", key, len(same),
+                        same[0].get("id"))
+        return same[0] if same else None
 
     # -- writes ----------------------------------------------------------------------------------------------
     def _adopt(self, key: str, contact: dict[str, Any], *, note: str) -> str:
@@ -128,8 +163,11 @@ class ContactResolver:
     def _create(self, key: str, related: dict[str, Any]) -> str:
         if not mappings.claim_contact(self.engine, tenant_id=self.tenant_id, customer_key=key):
             raise OutcomeUnknownError("another sender is creating this customer right now")
+        body = dict(related["contact"])
+        marker = customer_marker(key)
+        body["note"] = f"{body['note']}\n{marker}" if body.get("note") else marker
         try:
-            created = self.client.create_contact(related["contact"])
+            created = self.client.create_contact(body)
         except OutcomeUnknownError:
             mappings.mark_contact_unknown(self.engine, tenant_id=self.tenant_id, customer_key=key)
             raise
@@ -138,7 +176,7 @@ class ContactResolver:
             raise
         mappings.mark_contact_created(self.engine, tenant_id=self.tenant_id, customer_key=key,
                                       lexware_id=created["id"])
-        if self._by_email is not None:
-            self._index({**related["contact"], "id": created["id"]})
+        if self._by_marker is not None:
+            self._index({**body, "id": created["id"]})
         log.info("customer %s: created Lexware contact %s", key, created["id"])
         return str(created["id"])

@@ -26,7 +26,8 @@ from lexoffice.client.errors import (
 )
 from lexoffice.delivery.contacts import ContactResolver
 from lexoffice.delivery.progress import Progress
-from lexoffice.delivery.reconcile import find_invoice_for_row
+from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
+from lexoffice.delivery.reconcile import AmbiguousDraft, find_invoice_for_row
 from lexoffice.delivery.rejections import reasons_from_error
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.documents import Stream
@@ -48,6 +49,7 @@ class InvoiceDelivery:
     run_id: str | None = None
     renew_lease: Callable[[], None] = lambda: None
     sleep: Callable[[float], None] = time.sleep
+    confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS
 
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES, dry_run=dry_run)
@@ -60,7 +62,8 @@ class InvoiceDelivery:
 
         self._reconcile(result, doc_keys)
         pending = self._pending(doc_keys)  # after reconciling: it may have released rows back to pending
-        contacts = ContactResolver(self.engine, self.client, self.tenant.tenant_id, sleep=self.sleep)
+        contacts = ContactResolver(self.engine, self.client, self.tenant.tenant_id, sleep=self.sleep,
+                                   confirm_grace_seconds=self.confirm_grace_seconds)
         progress = Progress("invoice drafts", len(pending), log)
         try:
             for row in pending:
@@ -89,13 +92,19 @@ class InvoiceDelivery:
             self._resolve_unknown(row, result)
 
     def _resolve_unknown(self, row: Any, result: DeliveryResult) -> bool | None:
-        """Settle one ``unknown`` row: ``sent`` if Lexware has the draft, else back to ``pending``.
+        """Settle one ``unknown`` row: ``sent`` if Lexware has the draft; ``pending`` if it has none and the
+        attempt is older than the grace period (Lexware may commit after a failure); else it stays ``unknown``.
 
-        Returns None (row stays ``unknown``) when Lexware could not be asked; the next run tries again.
+        Returns None while the row stays ``unknown``; the next run looks again.
         """
         contact_id = ContactResolver.known_contact_id(self.engine, self.tenant.tenant_id, row.related)
         try:
             found = find_invoice_for_row(self.client, row, contact_id=contact_id)
+        except AmbiguousDraft as err:
+            result.unknown += 1
+            log.error("%s: %s. It stays 'unknown' and is not sent again; an accountant must check the drafts in "
+                      "Lexware Office (see `lexoffice audit`)", row.source_ref, err)
+            return None
         except LexofficeError as err:
             result.unknown += 1
             log.warning("%s: could not reconcile yet (%s); it stays 'unknown' and is never sent blindly",
@@ -106,7 +115,13 @@ class InvoiceDelivery:
             result.reconciled_sent += 1
             log.info("reconciled %s: Lexware already has draft %s; not sent again", row.source_ref, found["id"])
             return True
-        outbox.release_to_pending(self.engine, row.id, note="reconciled: not found in Lexware, will be sent")
+        if not outbox.settle_not_created(self.engine, row.id, grace_seconds=self.confirm_grace_seconds,
+                                         note="reconciled: not in Lexware after the grace period, will be sent"):
+            result.awaiting_confirmation += 1
+            log.info("%s: not in Lexware yet; waiting to confirm with Lexware (wartet auf Bestätigung durch "
+                     "Lexware) for up to %.0f s after the attempt before sending again", row.source_ref,
+                     self.confirm_grace_seconds)
+            return None
         result.reconciled_pending += 1
         log.info("reconciled %s: not in Lexware; it will be sent", row.source_ref)
         return False

@@ -23,6 +23,7 @@ class DeliveryResult:
     unknown: int = 0
     reconciled_sent: int = 0
     reconciled_pending: int = 0
+    awaiting_confirmation: int = 0  # unknown, not found yet, attempt younger than the grace period
     pending_left: int = 0
     requests: int = 0
     blocked: str | None = None

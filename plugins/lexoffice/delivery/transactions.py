@@ -28,7 +28,8 @@ from lexoffice.client.errors import (
 from lexoffice.delivery.accounts import AccountResolver
 from lexoffice.delivery.invoices import _blocked_message
 from lexoffice.delivery.progress import Progress
-from lexoffice.delivery.reconcile import transactions_landed
+from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
+from lexoffice.delivery.reconcile import judge_unknown_batch
 from lexoffice.delivery.rejections import reasons_from_error
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.documents import Stream
@@ -53,6 +54,7 @@ class TransactionDelivery:
     run_id: str | None = None
     renew_lease: Callable[[], None] = lambda: None
     sleep: Callable[[float], None] = time.sleep
+    confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS
 
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS, dry_run=dry_run)
@@ -103,30 +105,50 @@ class TransactionDelivery:
     # -- reconcile -------------------------------------------------------------------------------------------
     def _reconcile_account(self, iban: str, rows: list[Any], accounts: AccountResolver,
                            result: DeliveryResult) -> bool:
-        """Settle the ``unknown`` rows of one account. False when Lexware could not be asked."""
-        account_id = accounts.known_account_id(iban)
+        """Settle the ``unknown`` rows of one account. False while they stay ``unknown`` (the account waits)."""
         try:
+            account_id = accounts.known_account_id(iban)
             latest = self.client.latest_transaction(account_id) if account_id else None
         except LexofficeError as err:
             result.unknown += len(rows)
             log.warning("account %s: could not reconcile yet (%s); %d row(s) stay 'unknown'", iban, err, len(rows))
             return False
-        ordered = [r.doc_key for r in sorted(rows, key=lambda r: (r.sort_key or "", r.id))]
-        refs = {r.doc_key: str((r.payload or {}).get("externalReference", "")) for r in rows}
-        landed = transactions_landed(latest, ordered, refs)
-        by_key = {r.doc_key: r for r in rows}
-        for position, key in enumerate(ordered):
-            row = by_key[key]
-            if position < landed:
-                is_latest = position == landed - 1
-                lexware_id = (latest or {}).get("financialTransactionId") if is_latest else None
-                outbox.mark_sent(self.engine, row.id, lexware_id=lexware_id or "reconciled")
-                result.reconciled_sent += 1
-            else:
-                outbox.release_to_pending(self.engine, row.id, note="reconciled: not in Lexware, will be sent")
+        ordered = sorted(rows, key=lambda r: (r.sort_key or "", r.id))
+        last_sent = outbox.last_sent_in_group(self.engine, tenant_id=self.tenant.tenant_id,
+                                              stream=Stream.TRANSACTIONS, group_key=iban)
+        verdict = judge_unknown_batch(latest, [_reference(r) for r in ordered],
+                                      _reference(last_sent) if last_sent else None)
+        if verdict.landed is None:
+            result.unknown += len(rows)
+            log.error("account %s: cannot tell whether %d transaction(s) of unknown outcome reached Lexware: %s. "
+                      "They stay 'unknown' and are NOT sent again. Check the account in Lexware Office for the "
+                      "externalReferences %s (`lexoffice audit`)", iban, len(rows), verdict.why,
+                      ", ".join(_reference(r) for r in ordered))
+            return False
+        if verdict.landed:
+            for row in ordered[:-1]:
+                outbox.mark_sent(self.engine, row.id, lexware_id=None, id_not_returned=(
+                    "in Lexware (its batch ended with the account's latest transaction); the partner API "
+                    "returns no id for it"))
+            outbox.mark_sent(self.engine, ordered[-1].id, lexware_id=verdict.latest_id, id_not_returned=(
+                None if verdict.latest_id else "in Lexware; latest-transaction returned no id"))
+            result.reconciled_sent += len(rows)
+            log.info("account %s: reconciled %d unknown transaction(s): already in Lexware", iban, len(rows))
+            return True
+        waiting = 0
+        for row in ordered:
+            if outbox.settle_not_created(self.engine, row.id, grace_seconds=self.confirm_grace_seconds,
+                                         note="reconciled: not in Lexware after the grace period, will be sent"):
                 result.reconciled_pending += 1
-        log.info("account %s: reconciled %d unknown transaction(s): %d already in Lexware, %d to send",
-                 iban, len(rows), landed, len(rows) - landed)
+            else:
+                waiting += 1
+        if waiting:
+            result.awaiting_confirmation += waiting
+            log.info("account %s: %d transaction(s) not in Lexware yet; waiting to confirm with Lexware (wartet "
+                     "auf Bestätigung durch Lexware) for up to %.0f s after the attempt", iban, waiting,
+                     self.confirm_grace_seconds)
+            return False
+        log.info("account %s: reconciled %d unknown transaction(s): not in Lexware, to send", iban, len(rows))
         return True
 
     # -- send ------------------------------------------------------------------------------------------------
@@ -174,9 +196,15 @@ class TransactionDelivery:
         for position, row in enumerate(claimed):
             ref = str(row.payload.get("externalReference"))
             item = by_ref.get(ref) or (created[position] if position < len(created or []) else {})
-            outbox.mark_sent(self.engine, row.id, lexware_id=str(item.get("financialTransactionId") or "unknown-id"))
+            lexware_id = item.get("financialTransactionId")
+            outbox.mark_sent(self.engine, row.id, lexware_id=str(lexware_id) if lexware_id else None,
+                             id_not_returned=None if lexware_id else "created; Lexware's answer carried no id")
             result.sent += 1
         return True
+
+
+def _reference(row: Any) -> str:
+    return str((row.payload or {}).get("externalReference", ""))
 
 
 def _preview(row: Any) -> dict[str, Any]:

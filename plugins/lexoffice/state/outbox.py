@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import islice
 from typing import Any
@@ -157,19 +157,21 @@ CLAIM = _Change("claim", frozenset({S.PENDING}), S.SENDING)
 MARK_SENT = _Change("mark_sent", frozenset({S.SENDING, S.UNKNOWN}), S.SENT)
 MARK_REJECTED = _Change("mark_rejected", frozenset({S.SENDING}), S.REJECTED)
 MARK_UNKNOWN = _Change("mark_unknown", frozenset({S.SENDING}), S.UNKNOWN)
-RELEASE_TO_PENDING = _Change("release_to_pending", frozenset({S.SENDING, S.UNKNOWN}), S.PENDING)
-CHANGES = (CLAIM, MARK_SENT, MARK_REJECTED, MARK_UNKNOWN, RELEASE_TO_PENDING)
+RELEASE_TO_PENDING = _Change("release_to_pending", frozenset({S.SENDING}), S.PENDING)
+SETTLE_NOT_CREATED = _Change("settle_not_created", frozenset({S.UNKNOWN}), S.PENDING)
+CHANGES = (CLAIM, MARK_SENT, MARK_REJECTED, MARK_UNKNOWN, RELEASE_TO_PENDING, SETTLE_NOT_CREATED)
 
 for _c in CHANGES:  # the functions below may never allow more than the table
     assert all(_c.target in ALLOWED[s] for s in _c.sources), _c
 
 
-def _apply(engine: sa.Engine, row_id: int, change: _Change, values: dict[str, Any]) -> bool:
+def _apply(engine: sa.Engine, row_id: int, change: _Change, values: dict[str, Any],
+           *extra: sa.ColumnElement[bool]) -> bool:
     """Run one conditional UPDATE; True if it applied, False if the row was in another state."""
     with write_transaction(engine) as conn:
         result = conn.execute(
             sa.update(outbox)
-            .where(outbox.c.id == row_id, outbox.c.state.in_([s.value for s in change.sources]))
+            .where(outbox.c.id == row_id, outbox.c.state.in_([s.value for s in change.sources]), *extra)
             .values(state=change.target.value, updated_at=utcnow(), **values)
         )
         return result.rowcount == 1
@@ -203,11 +205,19 @@ def claim(engine: sa.Engine, row_id: int, *, run_id: str | None = None) -> bool:
     return False
 
 
-def mark_sent(engine: sa.Engine, row_id: int, *, lexware_id: str, sent_at: datetime | None = None) -> None:
-    """sending|unknown -> sent: Lexware answered 2xx, or a reconcile found the document."""
-    if not lexware_id:
+def mark_sent(engine: sa.Engine, row_id: int, *, lexware_id: str | None, sent_at: datetime | None = None,
+              id_not_returned: str | None = None) -> None:
+    """sending|unknown -> sent: Lexware answered 2xx, or a reconcile found the document.
+
+    ``lexware_id`` may be None only with ``id_not_returned`` saying why (a reconciled transaction whose id the
+    partner API does not return); that note is kept in ``last_error`` for the report.
+    """
+    if not lexware_id and not id_not_returned:
         raise ValueError("lexware_id must not be empty")
-    _transition(engine, row_id, MARK_SENT, {"lexware_id": lexware_id, "sent_at": sent_at or utcnow()})
+    values: dict[str, Any] = {"lexware_id": lexware_id or None, "sent_at": sent_at or utcnow()}
+    if id_not_returned:
+        values["last_error"] = id_not_returned
+    _transition(engine, row_id, MARK_SENT, values)
 
 
 def mark_rejected(engine: sa.Engine, row_id: int, *, reasons: list[dict[str, Any]], error: str) -> None:
@@ -221,7 +231,9 @@ def mark_unknown(engine: sa.Engine, row_id: int, *, error: str) -> None:
 
 
 def release_to_pending(engine: sa.Engine, row_id: int, *, note: str) -> None:
-    """sending|unknown -> pending: provably not created (reconciled, or a 429 that was never executed).
+    """sending -> pending: provably never executed (a 429, an error raised before the request was sent).
+
+    An ``unknown`` row goes back to pending only through :func:`settle_not_created`, after its grace period.
 
     A change flagged while the row was frozen is cleared: the old payload was never delivered, so the
     next stage re-validates the row against the current source instead of reporting it.
@@ -232,6 +244,27 @@ def release_to_pending(engine: sa.Engine, row_id: int, *, note: str) -> None:
         RELEASE_TO_PENDING,
         {"last_error": note, "changed_after_send": False, "changed_hash": None},
     )
+
+
+def settle_not_created(engine: sa.Engine, row_id: int, *, grace_seconds: float, note: str,
+                       now: datetime | None = None) -> bool:
+    """unknown -> pending once a lookup found nothing AND the attempt is older than ``grace_seconds``.
+
+    Lexware may commit after answering 504 (or after the client gave up), so "not found" soon after the attempt
+    proves nothing (see ``lexoffice.delivery.grace``). The attempt time is ``sending_started_at``, which only a
+    new claim changes. False (nothing changed) while the attempt is younger: the row stays ``unknown``, and a
+    later run looks again. Like ``release_to_pending`` it clears a change flagged meanwhile.
+    """
+    cutoff = (now or utcnow()) - timedelta(seconds=grace_seconds)
+    started = outbox.c.sending_started_at
+    if _apply(engine, row_id, SETTLE_NOT_CREATED,
+              {"last_error": note, "changed_after_send": False, "changed_hash": None},
+              sa.or_(started.is_(None), started <= cutoff)):
+        return True
+    state, doc_key = _current(engine, row_id)
+    if state != S.UNKNOWN.value:
+        raise TransitionError(row_id, doc_key, state, SETTLE_NOT_CREATED.target.value)
+    return False
 
 
 def orphaned_sending_to_unknown(engine: sa.Engine, *, tenant_id: str, stream: str | None) -> int:
@@ -723,6 +756,15 @@ def _iter_state(
         if len(page) < chunk_size:
             return
         after = outbox.c.id > page[-1].id
+
+
+def last_sent_in_group(engine: sa.Engine, *, tenant_id: str, stream: str, group_key: str) -> OutboxRow | None:
+    """The group's row marked ``sent`` most recently (for transactions: the account's last push we know of)."""
+    query = (sa.select(outbox).where(*_filters(tenant_id, stream, [S.SENT], None), outbox.c.group_key == group_key)
+             .order_by(outbox.c.sent_at.desc(), outbox.c.id.desc()).limit(1))
+    with read_transaction(engine) as conn:
+        row = conn.execute(query).first()
+    return None if row is None else OutboxRow.from_db(row)
 
 
 def counts(engine: sa.Engine, *, tenant_id: str, stream: str) -> dict[str, int]:
