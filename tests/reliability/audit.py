@@ -23,8 +23,8 @@ from tests.support.world import World
 
 MARKER = re.compile(r"(?<![\w:])lxa:(\S+)")
 # Transaction rows settled by reconcile get the real id only for the account's latest transaction; the
-# partner API has no lookup by externalReference, so the others carry this placeholder (a known gap).
-RECONCILED_PLACEHOLDER = "reconciled"
+# partner API has no lookup by externalReference, so the others carry no id (and a note saying why).
+CUSTOMER_MARKER = re.compile(r"^lxa:(customer:\S+)$", re.MULTILINE)
 
 
 @dataclass
@@ -108,7 +108,7 @@ def audit(world: World, tenant_id: str, stream: str, *, case: str, valid: Iterab
             continue
         outcome.delivered += 1
         if row.lexware_id not in copies:
-            if stream == "transactions" and row.lexware_id == RECONCILED_PLACEHOLDER:
+            if stream == "transactions" and row.lexware_id is None and row.last_error:
                 placeholders += 1
             else:
                 outcome.problems.append(f"{key}: outbox says {row.lexware_id}, Lexware has {copies}")
@@ -139,11 +139,24 @@ def audit(world: World, tenant_id: str, stream: str, *, case: str, valid: Iterab
 
 
 def _count_duplicate_contacts(world: World, tenant_id: str, outcome: Outcome) -> None:
-    names = Counter(contact_name(c) for c in world.lexware(tenant_id, "contacts"))
-    extra = sum(n - 1 for n in names.values() if n > 1)
+    """One contact per source customer (by the marker the project writes into the note), and every invoice on
+    the contact of its own customer (a look-alike customer's contact is a loss, not a delivery)."""
+    contacts = world.lexware(tenant_id, "contacts")
+    by_customer = Counter(m for c in contacts for m in CUSTOMER_MARKER.findall(str(c.get("note") or "")))
+    extra = sum(n - 1 for n in by_customer.values() if n > 1)
     if extra:
         outcome.duplicates += extra
-        outcome.problems.append(f"duplicate contacts: {[n for n, c in names.items() if c > 1]}")
+        outcome.problems.append(f"duplicate contacts: {[k for k, n in by_customer.items() if n > 1]}")
+    customer_of = {c["id"]: set(CUSTOMER_MARKER.findall(str(c.get("note") or ""))) for c in contacts}
+    rows = {r.doc_key: r for r in world.outbox(tenant_id, "invoices")}
+    for invoice in world.lexware(tenant_id, "invoices"):
+        for doc_key in MARKER.findall(str(invoice.get("remark") or "")):
+            row = rows.get(doc_key)
+            want = (row.related or {}).get("customer_key") if row is not None else None
+            got = customer_of.get((invoice.get("address") or {}).get("contactId"), set())
+            if want and want not in got:
+                outcome.problems.append(f"{doc_key}: invoice on the contact of {sorted(got) or 'nobody'}, "
+                                        f"not of {want}")
 
 
 def _count_duplicate_accounts(world: World, tenant_id: str, outcome: Outcome) -> None:

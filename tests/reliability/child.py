@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from lexoffice import connections, pipeline
+    from lexoffice.hooks import LexofficeHook
     from lexoffice.documents import Stream
     from lexoffice.state import tenants
     from lexoffice.state.db import init_db, make_engine
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             state_engine=state, tenant=tenant, stream=stream, client_factory=connections.client_factory(state),
             source_engine=source if stream == Stream.INVOICES else None, run_id=args.run_id,
             lease_ttl=args.lease_ttl,
+            confirm_grace_seconds=LexofficeHook(tenant.lexoffice_conn_id).confirm_grace_seconds(),
         )
         results.append({k: v for k, v in result.as_dict().items() if k != "would_send"})
     print(json.dumps({"results": results, "started": started, "finished": time.time()}), flush=True)

@@ -40,6 +40,7 @@ class FaultCase:
     expect: str
     client_timeout: float | None = None  # read timeout of the tenant's connection (extra "timeout")
     contact_read_lag: float | None = None
+    grace: float | None = None  # the connection's confirm_grace_seconds, when the case needs more than the world's
 
 
 def before(status: int, method: str | None, path: str | None, count: int = 1, **extra: Any) -> dict[str, Any]:
@@ -85,10 +86,40 @@ CASES = [
     FaultCase("read-after-write lag of a new contact", "invoices", (), ABSORBED, contact_read_lag=2.0),
 ]
 
+# Lexware commits LATE_COMMIT seconds after the failure was answered: a lookup right after the failure finds
+# nothing, so only the grace period (longer than the delay) keeps the document from being sent twice.
+LATE_COMMIT = {"delay_seconds": 3.0}
+LATE_GRACE = 8.0
+LATE = [
+    FaultCase("created 3 s after a 504, POST invoices", "invoices",
+              (after_commit("late_after_error", INVOICES, status=504, **LATE_COMMIT),), RECONCILED_SENT,
+              grace=LATE_GRACE),
+    FaultCase("created 3 s after a dropped connection, POST invoices", "invoices",
+              (after_commit("late_after_drop", INVOICES, **LATE_COMMIT),), RECONCILED_SENT, grace=LATE_GRACE),
+    FaultCase("created 3 s after the client's timeout, POST invoices", "invoices",
+              (after_commit("late_after_timeout", INVOICES, delay_seconds=4.0),), RECONCILED_SENT,
+              client_timeout=1.0, grace=LATE_GRACE),
+    FaultCase("created 3 s after a 504, POST contacts", "invoices",
+              (after_commit("late_after_error", CONTACTS, status=504, **LATE_COMMIT),), NEXT_RUN, grace=LATE_GRACE),
+    FaultCase("created 3 s after a 504, POST finance/transactions", "transactions",
+              (after_commit("late_after_error", TRANSACTIONS, status=504, **LATE_COMMIT),), RECONCILED_SENT,
+              grace=LATE_GRACE),
+    FaultCase("created 3 s after a dropped connection, POST finance/transactions", "transactions",
+              (after_commit("late_after_drop", TRANSACTIONS, **LATE_COMMIT),), RECONCILED_SENT, grace=LATE_GRACE),
+    FaultCase("created 3 s after the client's timeout, POST finance/transactions", "transactions",
+              (after_commit("late_after_timeout", TRANSACTIONS, delay_seconds=4.0),), RECONCILED_SENT,
+              client_timeout=1.0, grace=LATE_GRACE),
+    FaultCase("created 3 s after a 504, POST financial-accounts", "transactions",
+              (after_commit("late_after_error", ACCOUNTS, status=504, **LATE_COMMIT),), NEXT_RUN, grace=LATE_GRACE),
+]
+CASES += LATE
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_fault_is_survived_exactly_once(world: ReliabilityWorld, case: FaultCase) -> None:
     tenant = "flt"
+    if case.grace is not None:
+        world.confirm_grace_seconds = case.grace
     batch = batch_for(world, tenant, case.stream)
     if case.client_timeout is not None:
         world.set_client_timeout(tenant, case.client_timeout)

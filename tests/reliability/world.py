@@ -79,10 +79,29 @@ class ReliabilityWorld(World):
         """Run the DAG again and again (at most ``max_runs``) until the tenant's outbox is settled."""
         states: list[str] = []
         for _ in range(max_runs):
+            self.wait_out_grace(tenant_id, stream)
             states.append(str(self.run_dag(dag_id, **run_kwargs).state))
             if self.settled(tenant_id, stream):
                 break
         return states
+
+    def wait_out_grace(self, tenant_id: str, stream: str, *, deadline_seconds: float = 120.0) -> None:
+        """Sleep until every ``unknown`` row's attempt is older than the grace period (a person's next run).
+
+        Polls the clock, not a fixed sleep: no wait when nothing is unknown or the attempts are old enough.
+        """
+        import time
+
+        from lexoffice.state.db import utcnow
+
+        attempts = [r.sending_started_at for r in self.outbox(tenant_id, stream)
+                    if str(r.state) == "unknown" and r.sending_started_at is not None]
+        if not attempts:
+            return
+        due = max(attempts).timestamp() + self.confirm_grace_seconds
+        stop = time.monotonic() + deadline_seconds
+        while utcnow().timestamp() <= due and time.monotonic() < stop:
+            time.sleep(0.1)
 
     def delivery_totals(self, tenant_id: str, stream: str) -> dict[str, int]:
         """What the deliver tasks recorded over all runs (sent, reconciled_sent, reconciled_pending, ...)."""
@@ -101,12 +120,6 @@ class ReliabilityWorld(World):
         return [(r.status, r.message) for r in runs.list_runs(self.state, tenant_id=tenant_id, stream=stream)]
 
     # -- connections -------------------------------------------------------------------------------------------
-    def set_lexoffice_conn(self, tenant_id: str, api_key: str, **extra: Any) -> None:
-        conn: dict[str, Any] = {"conn_type": "lexoffice", "host": self.sandbox.base_url, "password": api_key}
-        if extra:
-            conn["extra"] = extra
-        self.monkeypatch.setenv(f"AIRFLOW_CONN_LEXOFFICE_{tenant_id.upper()}", json.dumps(conn))
-
     def set_client_timeout(self, tenant_id: str, read_seconds: float) -> None:
         """The connection extra ``timeout``: how long the client waits for an answer before 'outcome unknown'."""
         self.set_lexoffice_conn(tenant_id, self.tenants[tenant_id].api_key, timeout=read_seconds)
@@ -138,7 +151,8 @@ class ReliabilityWorld(World):
             "client_id": client_id, "client_secret": client_secret,
             "redirect_uris": [self._redirect_uri(tenant_id)], "access_token_ttl_seconds": access_token_ttl_seconds})
         self.monkeypatch.setenv(f"AIRFLOW_CONN_LEXOFFICE_{tenant_id.upper()}", json.dumps({
-            "conn_type": "lexoffice", "host": self.sandbox.base_url, "login": client_id, "password": client_secret}))
+            "conn_type": "lexoffice", "host": self.sandbox.base_url, "login": client_id, "password": client_secret,
+            "extra": {"confirm_grace_seconds": self.confirm_grace_seconds}}))
         tenants.add_tenant(
             self.state, tenant_id=tenant_id, name=info.name, lexoffice_conn_id=f"lexoffice_{tenant_id}",
             invoice_company_id=company_id if "invoices" in streams else None,

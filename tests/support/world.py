@@ -34,6 +34,9 @@ class World:
     fieldservice_url: str
     bank_url: str
     tenants: dict[str, TenantInfo] = field(default_factory=dict)
+    # How long an unknown outcome waits for Lexware before "not found" counts (connection extra; 15 min in
+    # production). Small, so that tests wait seconds; the late-commit cases set it above their commit delay.
+    confirm_grace_seconds: float = 1.0
 
     # -- set-up ------------------------------------------------------------------------------------------------
     def engine(self, url: str) -> sa.Engine:
@@ -70,9 +73,10 @@ class World:
             self.connect(tenant_id)
         return info
 
-    def set_lexoffice_conn(self, tenant_id: str, api_key: str) -> None:
-        self.monkeypatch.setenv(f"AIRFLOW_CONN_LEXOFFICE_{tenant_id.upper()}", json.dumps(
-            {"conn_type": "lexoffice", "host": self.sandbox.base_url, "password": api_key}))
+    def set_lexoffice_conn(self, tenant_id: str, api_key: str, **extra: Any) -> None:
+        conn: dict[str, Any] = {"conn_type": "lexoffice", "host": self.sandbox.base_url, "password": api_key,
+                                "extra": {"confirm_grace_seconds": self.confirm_grace_seconds, **extra}}
+        self.monkeypatch.setenv(f"AIRFLOW_CONN_LEXOFFICE_{tenant_id.upper()}", json.dumps(conn))
 
     def connect(self, tenant_id: str, at: Any = None) -> None:
         from lexoffice.state import tenants
