@@ -39,6 +39,16 @@ def day_start(day: date) -> datetime:
     return pendulum.datetime(day.year, day.month, day.day, tz=BERLIN).in_timezone("UTC")
 
 
+def before_export_since(dated: date | datetime, export_since: date | None) -> bool:
+    """THE rule "nothing dated before export_since is sent": a day compares with the day, a moment (a
+    transaction's completion time) with midnight of export_since in Europe/Berlin."""
+    if export_since is None:
+        return False
+    if isinstance(dated, datetime):
+        return dated < day_start(export_since)
+    return dated < export_since
+
+
 def parse_day(value: str, param: str) -> date:
     try:
         return date.fromisoformat(value)

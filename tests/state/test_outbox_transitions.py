@@ -23,6 +23,8 @@ INVOKE: dict[str, Callable[[sa.Engine, int], object]] = {
     "mark_unknown": lambda e, rid: outbox.mark_unknown(e, rid, error="read timeout after sending"),
     "release_to_pending": lambda e, rid: outbox.release_to_pending(e, rid, note="429: never executed"),
     "settle_not_created": lambda e, rid: outbox.settle_not_created(e, rid, grace_seconds=0, note="not in Lexware"),
+    "stop_before_sending": lambda e, rid: outbox.stop_before_sending(
+        e, rid, reasons=[{"code": "BEFORE_EXPORT_SINCE", "field": "voucherDate"}]),
 }
 
 
@@ -39,6 +41,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "mark_unknown": ({"sending"}, "unknown"),
     "release_to_pending": ({"sending"}, "pending"),  # provably never executed
     "settle_not_created": ({"unknown"}, "pending"),  # reconciled, and only after the grace period
+    "stop_before_sending": ({"pending"}, "invalid"),  # a rule checked at delivery forbids sending it
 }
 
 

@@ -7,7 +7,7 @@ import string
 from datetime import date, datetime, timezone
 
 from lexoffice.validation.reasons import (
-    CATALOGUE, INVOICE_REASONS, RANK, TRANSACTION_REASONS, Label, Labels, format_value,
+    CATALOGUE, DELIVERY_REASONS, INVOICE_REASONS, RANK, TRANSACTION_REASONS, Label, Labels, format_value,
 )
 
 
@@ -16,7 +16,7 @@ def _placeholders(template: str) -> set[str]:
 
 
 def test_codes_are_unique_and_stable_looking() -> None:
-    codes = [spec.code for spec in (*INVOICE_REASONS, *TRANSACTION_REASONS)]
+    codes = [spec.code for spec in (*INVOICE_REASONS, *TRANSACTION_REASONS, *DELIVERY_REASONS)]
     assert len(codes) == len(set(codes)) == len(CATALOGUE) == len(RANK)
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_]+", code) for code in codes)
     assert all(spec.code.startswith("TXN_") for spec in TRANSACTION_REASONS)

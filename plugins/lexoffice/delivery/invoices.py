@@ -26,6 +26,7 @@ from lexoffice.client.errors import (
 )
 from lexoffice.delivery.contacts import ContactResolver
 from lexoffice.delivery.progress import Progress
+from lexoffice.delivery.export_since import keep_sendable
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
 from lexoffice.delivery.reconcile import AmbiguousDraft, find_invoice_for_row
 from lexoffice.delivery.rejections import reasons_from_error
@@ -54,14 +55,15 @@ class InvoiceDelivery:
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES, dry_run=dry_run)
         if dry_run:
-            pending = self._pending(doc_keys)
+            pending = keep_sendable(self.engine, self.tenant, Stream.INVOICES, self._pending(doc_keys), dry_run=True)
             result.would_send = [_preview(row) for row in pending]
             result.pending_left = len(pending)
             log.info("dry run: %d invoice draft(s) would be sent; nothing was sent", len(pending))
             return result
 
         self._reconcile(result, doc_keys)
-        pending = self._pending(doc_keys)  # after reconciling: it may have released rows back to pending
+        # after reconciling (it may have released rows back to pending); export_since is checked on each
+        pending = keep_sendable(self.engine, self.tenant, Stream.INVOICES, self._pending(doc_keys))
         contacts = ContactResolver(self.engine, self.client, self.tenant.tenant_id, sleep=self.sleep,
                                    confirm_grace_seconds=self.confirm_grace_seconds)
         progress = Progress("invoice drafts", len(pending), log)

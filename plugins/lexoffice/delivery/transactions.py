@@ -28,6 +28,7 @@ from lexoffice.client.errors import (
 from lexoffice.delivery.accounts import AccountResolver
 from lexoffice.delivery.invoices import _blocked_message
 from lexoffice.delivery.progress import Progress
+from lexoffice.delivery.export_since import keep_sendable
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
 from lexoffice.delivery.reconcile import judge_unknown_batch
 from lexoffice.delivery.rejections import reasons_from_error
@@ -59,7 +60,8 @@ class TransactionDelivery:
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS, dry_run=dry_run)
         if dry_run:
-            pending = self._rows([DocState.PENDING], doc_keys)
+            pending = keep_sendable(self.engine, self.tenant, Stream.TRANSACTIONS,
+                                    self._rows([DocState.PENDING], doc_keys), dry_run=True)
             result.would_send = [_preview(r) for r in pending]
             result.pending_left = len(pending)
             log.info("dry run: %d transaction(s) would be sent; nothing was sent", len(pending))
@@ -72,7 +74,8 @@ class TransactionDelivery:
             if not self._reconcile_account(iban, rows, accounts, result):
                 blocked_accounts.add(iban)
 
-        pending = self._rows([DocState.PENDING], doc_keys)
+        pending = keep_sendable(self.engine, self.tenant, Stream.TRANSACTIONS,
+                                self._rows([DocState.PENDING], doc_keys))
         progress = Progress("transactions", len(pending), log)
         try:
             for iban, rows in _by_account(pending):

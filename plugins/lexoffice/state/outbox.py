@@ -159,7 +159,9 @@ MARK_REJECTED = _Change("mark_rejected", frozenset({S.SENDING}), S.REJECTED)
 MARK_UNKNOWN = _Change("mark_unknown", frozenset({S.SENDING}), S.UNKNOWN)
 RELEASE_TO_PENDING = _Change("release_to_pending", frozenset({S.SENDING}), S.PENDING)
 SETTLE_NOT_CREATED = _Change("settle_not_created", frozenset({S.UNKNOWN}), S.PENDING)
-CHANGES = (CLAIM, MARK_SENT, MARK_REJECTED, MARK_UNKNOWN, RELEASE_TO_PENDING, SETTLE_NOT_CREATED)
+STOP_BEFORE_SENDING = _Change("stop_before_sending", frozenset({S.PENDING}), S.INVALID)
+CHANGES = (CLAIM, MARK_SENT, MARK_REJECTED, MARK_UNKNOWN, RELEASE_TO_PENDING, SETTLE_NOT_CREATED,
+           STOP_BEFORE_SENDING)
 
 for _c in CHANGES:  # the functions below may never allow more than the table
     assert all(_c.target in ALLOWED[s] for s in _c.sources), _c
@@ -244,6 +246,14 @@ def release_to_pending(engine: sa.Engine, row_id: int, *, note: str) -> None:
         RELEASE_TO_PENDING,
         {"last_error": note, "changed_after_send": False, "changed_hash": None},
     )
+
+
+def stop_before_sending(engine: sa.Engine, row_id: int, *, reasons: list[dict[str, Any]]) -> None:
+    """pending -> invalid: a rule checked at delivery (e.g. BEFORE_EXPORT_SINCE) forbids sending it; reasons kept.
+
+    Re-staged like any invalid row when the source changes.
+    """
+    _transition(engine, row_id, STOP_BEFORE_SENDING, {"reasons": list(reasons)})
 
 
 def settle_not_created(engine: sa.Engine, row_id: int, *, grace_seconds: float, note: str,

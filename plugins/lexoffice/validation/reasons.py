@@ -412,6 +412,16 @@ TXN_TEXT_CONTROL_CHARACTERS = ReasonSpec(
     "Das Feld {where} enthält unsichtbare Steuerzeichen, die Lexware Office ablehnen kann.",
 )
 
+# --- checked again at delivery, for both streams -------------------------------------------------------
+
+BEFORE_EXPORT_SINCE = ReasonSpec(
+    "BEFORE_EXPORT_SINCE", "voucher_date",
+    "The document is dated {date} ({what}), before the \u201cexport data since\u201d date {export_since} "
+    "of this connection (it was moved forward after the document was staged), so it is not sent.",
+    "Das Dokument ist auf den {date} datiert ({what}), vor dem Datum \u201eDaten exportieren seit\u201c "
+    "({export_since}) dieser Verbindung (es wurde nach dem Einlesen vorverlegt); es wird daher nicht übertragen.",
+)
+
 INVOICE_REASONS: tuple[ReasonSpec, ...] = (
     COMPANY_NAME_MISSING, COMPANY_ADDRESS_INCOMPLETE, COMPANY_TAX_ID_MISSING, COMPANY_VAT_ID_INVALID,
     ACCOUNTING_NOT_LICENSED, ACCOUNTING_SOFTWARE_NOT_LEXOFFICE,
@@ -431,7 +441,11 @@ TRANSACTION_REASONS: tuple[ReasonSpec, ...] = (
     TXN_TEXT_CONTROL_CHARACTERS,
 )
 
-CATALOGUE: dict[str, ReasonSpec] = {spec.code: spec for spec in (*INVOICE_REASONS, *TRANSACTION_REASONS)}
+#: Checked when a document is about to be sent, whatever staged it (nightly, backfill, manual selection).
+DELIVERY_REASONS: tuple[ReasonSpec, ...] = (BEFORE_EXPORT_SINCE,)
+
+CATALOGUE: dict[str, ReasonSpec] = {spec.code: spec for spec in (*INVOICE_REASONS, *TRANSACTION_REASONS,
+                                                                 *DELIVERY_REASONS)}
 
 #: The listing order of a document's reasons: catalogue order.
 RANK: dict[str, int] = {code: rank for rank, code in enumerate(CATALOGUE)}

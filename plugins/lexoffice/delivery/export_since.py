@@ -1,0 +1,51 @@
+"""The export-since rule, checked again for every document about to be sent, for both streams.
+
+Staging already clamps windows by ``export_since``, but a document can be staged earlier (before the date was
+moved forward) or selected by id. So delivery asks once more, here: an invoice draft is dated by its voucher
+date, a transaction by its completion time (the cursor its windows use). A document it stops becomes
+``invalid`` with reason ``BEFORE_EXPORT_SINCE``, never silently skipped; ``export_since`` only moves forward,
+so it is not sent later either.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from lexoffice.documents import Stream
+from lexoffice.state import outbox
+from lexoffice.validation.reasons import BEFORE_EXPORT_SINCE
+from lexoffice.windows import before_export_since
+
+log = logging.getLogger(__name__)
+
+
+def document_date(row: Any, stream: str) -> date | datetime | None:
+    """What the rule compares: the voucher date of a draft, the completion time of a transaction."""
+    if stream == Stream.INVOICES:
+        raw = str((row.payload or {}).get("voucherDate") or "")[:10]  # Lexware dates are Europe/Berlin days
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            return None
+    return row.event_time
+
+
+def keep_sendable(engine: Any, tenant: Any, stream: str, rows: Sequence[Any], *, dry_run: bool = False) -> list[Any]:
+    """The rows dated on or after the tenant's export_since; the others are marked invalid with the reason."""
+    kept = []
+    for row in rows:
+        dated = document_date(row, stream)
+        if dated is None or not before_export_since(dated, tenant.export_since):
+            kept.append(row)
+            continue
+        what = "voucher date" if stream == Stream.INVOICES else "completed_at"
+        field = "voucherDate" if stream == Stream.INVOICES else "completed_at"
+        reason = BEFORE_EXPORT_SINCE(field=field, date=dated, what=what, export_since=tenant.export_since)
+        if not dry_run:
+            outbox.stop_before_sending(engine, row.id, reasons=[reason.as_dict()])
+        log.warning("%s is dated %s, before export_since %s: not sent (BEFORE_EXPORT_SINCE)", row.source_ref,
+                    dated, tenant.export_since)
+    return kept
