@@ -25,7 +25,7 @@ from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.delivery.transactions import TransactionDelivery
 from lexoffice.documents import StagedDocument, Stream
 from lexoffice.gc_thresholds import bulk_allocation
-from lexoffice.state import outbox
+from lexoffice.state import outbox, tenants
 from lexoffice.state.locks import OrganisationLease
 from lexoffice.state.outbox import StageCounts
 from lexoffice.windows import Window
@@ -185,6 +185,8 @@ def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream,
     """Preflight the organisation, then deliver while holding its lease (one sender per organisation)."""
     profile = client.get_profile()
     preflight.check_profile(tenant, profile, refuse_small_business=stream == Stream.INVOICES)
+    preflight.check_not_shared(tenant, tenants.tenants_sharing_organisation(
+        state_engine, tenant, profile.get("organizationId") or tenant.organization_id))
     holder = f"{run_id or 'manual'}@{socket.gethostname()}:{os.getpid()}"
     lease = OrganisationLease(state_engine, org_key=tenant.organization_id or tenant.tenant_id,
                               holder=holder, ttl_seconds=lease_ttl)

@@ -149,3 +149,20 @@ def test_times_must_be_aware_and_ordered(engine: sa.Engine) -> None:
     with pytest.raises(ValueError, match="before the connect time"):
         tenants.record_disconnect(engine, "acme", at=T0 - timedelta(seconds=1))
     assert tenants.get_tenant(engine, "acme").connected is True
+
+
+def test_a_second_tenant_for_the_same_company_and_organisation_is_refused_naming_the_first(
+        engine: sa.Engine) -> None:
+    from lexoffice.state.tenants import OrganisationShared
+
+    _add(engine)
+    tenants.record_connect(engine, "acme", organization_id="org-1", at=T0)
+    _add(engine, tenant_id="acme2", lexoffice_conn_id="lex_acme2")  # same invoice company 17
+    with pytest.raises(OrganisationShared, match="as tenant 'acme' already does"):
+        tenants.record_connect(engine, "acme2", organization_id="org-1", at=T0)
+    assert tenants.get_tenant(engine, "acme2").organization_id is None  # nothing was bound
+    assert tenants.tenants_sharing_organisation(engine, tenants.get_tenant(engine, "acme2"), "org-1") == ["acme"]
+    # Its own organisation is fine, and so is another company in the same organisation.
+    tenants.record_connect(engine, "acme2", organization_id="org-2", at=T0)
+    _add(engine, tenant_id="other", lexoffice_conn_id="lex_other", invoice_company_id="18")
+    tenants.record_connect(engine, "other", organization_id="org-1", at=T0)

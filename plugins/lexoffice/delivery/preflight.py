@@ -39,6 +39,18 @@ def check_profile(tenant: Any, profile: dict[str, Any], *, refuse_small_business
         )
 
 
+def check_not_shared(tenant: Any, others: list[str]) -> None:
+    """No other tenant may deliver the same source company into this organisation (``others`` from
+    ``tenants.tenants_sharing_organisation``): every document would be sent twice."""
+    if others:
+        raise TenantBlocked(
+            f"tenant {tenant.tenant_id}: tenant {others[0]} delivers the same source company into the same Lexware "
+            f"organisation {tenant.organization_id}; every document would be sent twice. Nothing was sent. Remove "
+            f"one of the two tenants (`lexoffice tenant list`). / Mandant {others[0]} überträgt dieselbe Firma in "
+            "dieselbe Lexware-Organisation; es wurde nichts gesendet."
+        )
+
+
 def check_company_settings(tenant: Any, company: dict[str, Any] | None) -> None:
     """The field-service company must have the accounting feature licensed and Lexware Office chosen."""
     if company is None:

@@ -70,6 +70,20 @@ class OrganisationMismatch(ValueError):
         self.tenant_id, self.bound, self.offered = tenant_id, bound, offered
 
 
+class OrganisationShared(ValueError):
+    """Another tenant already delivers the same source company into the same Lexware organisation."""
+
+    def __init__(self, tenant_id: str, other: str, organization_id: str) -> None:
+        super().__init__(
+            f"tenant {tenant_id!r} would deliver the same source company into Lexware organisation "
+            f"{organization_id} as tenant {other!r} already does: every document would be sent twice. "
+            f"Use tenant {other!r} for this company (remove {tenant_id!r}), or connect {tenant_id!r} to its own "
+            f"organisation. / Mandant {tenant_id!r} würde dieselbe Firma in dieselbe Lexware-Organisation "
+            f"übertragen wie Mandant {other!r}; jedes Dokument käme doppelt an."
+        )
+        self.tenant_id, self.other, self.organization_id = tenant_id, other, organization_id
+
+
 def _export_since_refused(tenant_id: str, current: date, requested: date) -> ExportSinceError:
     return ExportSinceError(
         f"export_since for tenant {tenant_id} is {current.isoformat()} and can only move forward; "
@@ -215,6 +229,29 @@ def set_export_since(engine: sa.Engine, tenant_id: str, new: date) -> Tenant:
     return tenant
 
 
+def _sharing(conn: sa.Connection, tenant: Tenant, organization_id: str) -> list[str]:
+    c = tenants.c
+    same_company = [c.invoice_company_id == tenant.invoice_company_id] if tenant.invoice_company_id else []
+    if tenant.bank_company_id:
+        same_company.append(c.bank_company_id == tenant.bank_company_id)
+    if not same_company:
+        return []
+    query = (sa.select(c.tenant_id)
+             .where(c.organization_id == organization_id, c.tenant_id != tenant.tenant_id, sa.or_(*same_company))
+             .order_by(c.tenant_id))
+    return [row.tenant_id for row in conn.execute(query)]
+
+
+def tenants_sharing_organisation(engine: sa.Engine, tenant: Tenant, organization_id: str) -> list[str]:
+    """Other tenants bound to ``organization_id`` with the same invoice or bank source company as ``tenant``.
+
+    THE rule checked at connect (refused) and again before delivery (blocked): two such tenants would send
+    every document twice.
+    """
+    with read_transaction(engine) as conn:
+        return _sharing(conn, tenant, organization_id)
+
+
 def connect_date(at: datetime) -> date:
     """The calendar day of a connect, in the business's zone (a 00:30 connect in Berlin is that day)."""
     return at.astimezone(BUSINESS_ZONE).date()
@@ -236,6 +273,9 @@ def record_connect(
         tenant = _load(conn, tenant_id, for_update=True)
         if tenant.organization_id is not None and tenant.organization_id != organization_id:
             raise OrganisationMismatch(tenant_id, tenant.organization_id, organization_id)
+        others = _sharing(conn, tenant, organization_id)
+        if others:
+            raise OrganisationShared(tenant_id, others[0], organization_id)
         since = tenant.export_since
         if since is None:
             since = export_since or connect_date(at)
