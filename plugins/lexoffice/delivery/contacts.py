@@ -19,9 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from lexoffice.client.errors import OutcomeUnknownError
-from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
+from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS, create_unconfirmed
 from lexoffice.state import mappings
-from lexoffice.state.db import utcnow
 
 CUSTOMER_MARKER = "lxa:"
 
@@ -92,12 +91,11 @@ class ContactResolver:
             found = self._find_existing(related, wait_for_lag=True)
             if found:
                 return self._adopt(key, found, note="reconciled an earlier create")
-            age = (utcnow() - mapping.claimed_at).total_seconds()
-            if age < self.confirm_grace_seconds:
+            if create_unconfirmed(mapping, self.confirm_grace_seconds):
                 raise OutcomeUnknownError(
-                    f"customer {key}: an earlier create {age:.0f} s ago had an unknown outcome and the contact is "
-                    "not in Lexware yet; waiting to confirm with Lexware (wartet auf Bestätigung durch Lexware) "
-                    f"for {self.confirm_grace_seconds:.0f} s before creating it again")
+                    f"customer {key}: an earlier create had an unknown outcome and the contact is not in Lexware "
+                    "yet; waiting to confirm with Lexware (wartet auf Bestätigung durch Lexware) for "
+                    f"{self.confirm_grace_seconds:.0f} s after the attempt before creating it again")
             # Lexware has no such contact, long after the attempt: the earlier create never happened. We hold the
             # organisation lease, so nobody else is creating it; forget the stale write-ahead mark and create it.
             mappings.release_contact(self.engine, tenant_id=self.tenant_id, customer_key=key)

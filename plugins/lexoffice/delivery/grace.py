@@ -10,7 +10,11 @@ Configurable per Lexware connection (extra ``confirm_grace_seconds``), so tests 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from lexoffice.state.db import utcnow
+from lexoffice.state.mappings import Mapping, MappingState
 
 EXTRA_NAME = "confirm_grace_seconds"
 DEFAULT_CONFIRM_GRACE_SECONDS = 900.0
@@ -27,3 +31,13 @@ def confirm_grace_seconds(value: Any) -> float:
     if seconds < 0:
         raise ValueError(f"connection extra '{EXTRA_NAME}' must not be negative, got {value!r}")
     return seconds
+
+
+def create_unconfirmed(mapping: Mapping | None, grace_seconds: float, *, now: datetime | None = None) -> bool:
+    """A contact or account create whose outcome is unknown and whose attempt is younger than the grace period.
+
+    Such a create may still appear in Lexware: a lookup that finds nothing must not lead to a second create.
+    """
+    if mapping is None or mapping.state not in (MappingState.CREATING, MappingState.UNKNOWN):
+        return False
+    return ((now or utcnow()) - mapping.claimed_at).total_seconds() < grace_seconds

@@ -29,12 +29,12 @@ from lexoffice.delivery.accounts import AccountResolver
 from lexoffice.delivery.invoices import _blocked_message
 from lexoffice.delivery.progress import Progress
 from lexoffice.delivery.export_since import keep_sendable
-from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
+from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS, create_unconfirmed
 from lexoffice.delivery.reconcile import judge_unknown_batch
 from lexoffice.delivery.rejections import reasons_from_error
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.documents import Stream
-from lexoffice.state import outbox
+from lexoffice.state import mappings, outbox
 from lexoffice.state.outbox import DocState
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,11 @@ class TransactionDelivery:
                 if iban in blocked_accounts:
                     log.warning("account %s: earlier outcome still unknown; its transactions wait", iban)
                     continue
+                if self._account_create_unconfirmed(iban, accounts):
+                    log.warning("account %s: an earlier create of its financial account had an unknown outcome and "
+                                "Lexware does not show it yet; waiting to confirm with Lexware (wartet auf "
+                                "Bestätigung durch Lexware); its %d transaction(s) wait", iban, len(rows))
+                    continue
                 try:
                     account_id = accounts.resolve(rows[0].related)
                 except OutcomeUnknownError as err:
@@ -100,6 +105,13 @@ class TransactionDelivery:
                 self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS
             ).get(DocState.PENDING, 0)
         return result
+
+    def _account_create_unconfirmed(self, iban: str, accounts: AccountResolver) -> bool:
+        """The account's create may still appear in Lexware (unknown outcome, inside the grace period)."""
+        mapping = mappings.get_account(self.engine, tenant_id=self.tenant.tenant_id, iban=iban)
+        if not create_unconfirmed(mapping, self.confirm_grace_seconds):
+            return False
+        return accounts.known_account_id(iban) is None
 
     def _rows(self, states: list[DocState], doc_keys: Sequence[str] | None) -> list[Any]:
         return outbox.rows(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS,
