@@ -292,6 +292,37 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """List every document present more than once in Lexware; exit 1 when there is any (for cron/alerting)."""
+    from lexoffice.connections import client_factory
+    from lexoffice.delivery import audit
+    from lexoffice.state import tenants
+
+    engine = _state_engine(args)
+    found = 0
+    for tenant in tenants.list_tenants(engine):
+        if args.tenant and tenant.tenant_id != args.tenant:
+            continue
+        if not tenant.organization_id:
+            print(f"{tenant.tenant_id}: never connected; nothing to audit")
+            continue
+        ensure_connection_visible(tenant.lexoffice_conn_id)
+        client = client_factory(engine)(tenant)
+        try:
+            since = date.fromisoformat(args.since) if args.since else None
+            results = []
+            if tenant.invoice_company_id and args.stream in (None, "invoices"):
+                results.append(audit.audit_invoices(engine, client, tenant, created_from=since))
+            if tenant.bank_company_id and args.stream in (None, "transactions"):
+                results.append(audit.audit_transactions(engine, client, tenant))
+        finally:
+            client.close()
+        for result in results:
+            found += len(result.duplicates)
+            print("\n".join(audit.describe(result)))
+    return 1 if found else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lexoffice", description=__doc__)
     parser.add_argument("--state-url", help="SQLAlchemy URL of the state database (default: env "
@@ -343,6 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=["en", "de"], default="en")
     rep.add_argument("--limit", type=int, default=0, help="show at most this many documents")
     rep.set_defaults(func=cmd_report)
+
+    aud = sub.add_parser("audit", help="list documents present more than once in Lexware (exit 1 if any)")
+    aud.add_argument("--tenant")
+    aud.add_argument("--stream", choices=["invoices", "transactions"])
+    aud.add_argument("--since", help="YYYY-MM-DD: drafts created since (default: the tenant's export-since)")
+    aud.set_defaults(func=cmd_audit)
     return parser
 
 

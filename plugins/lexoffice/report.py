@@ -9,12 +9,18 @@ from typing import Any
 import pendulum
 
 from lexoffice.documents import Stream
-from lexoffice.state import outbox, tenants
+from lexoffice.state import duplicates, outbox, tenants
 from lexoffice.state.outbox import DocState
 
 BERLIN = pendulum.timezone("Europe/Berlin")
 STATE_ORDER = [DocState.SENT, DocState.PENDING, DocState.SENDING, DocState.UNKNOWN, DocState.REJECTED,
                DocState.INVALID]
+TWICE_KEY = "twice_in_lexware"
+WAITING = {"en": "waiting to confirm with Lexware (outcome unknown; looked up again by the next run, sent again "
+                  "only if Lexware still has nothing after the grace period)",
+           "de": "wartet auf Bestätigung durch Lexware (Ergebnis unbekannt; der nächste Lauf prüft erneut und "
+                 "sendet nur, wenn Lexware nach der Wartezeit nichts hat)"}
+TWICE = {"en": "exists {n}x in Lexware ({ids}). {note}", "de": "existiert {n}x in Lexware ({ids}). {note}"}
 # "id" is the source id a manual run selects with the document_ids param.
 COLUMNS = ["tenant", "stream", "document", "id", "state", "lexware_id", "datum_senden", "reason"]
 
@@ -29,7 +35,8 @@ def _reason_text(reasons: Sequence[dict[str, Any]] | None, language: str) -> str
 
 
 def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, streams: Iterable[str] | None = None,
-                  states: Iterable[str] | None = None, language: str = "en") -> list[dict[str, Any]]:
+                  states: Iterable[str] | None = None, language: str = "en",
+                  doc_keys: list[str] | None = None) -> list[dict[str, Any]]:
     """One dict per outbox document (the table behind ``lexoffice report``)."""
     wanted_tenants = list(tenant_ids) if tenant_ids else [t.tenant_id for t in tenants.list_tenants(engine)]
     wanted_streams = list(streams) if streams else [Stream.INVOICES, Stream.TRANSACTIONS]
@@ -37,31 +44,43 @@ def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, strea
     out: list[dict[str, Any]] = []
     for tenant_id in wanted_tenants:
         for stream in wanted_streams:
-            for row in outbox.rows(engine, tenant_id=tenant_id, stream=stream, states=wanted_states):
+            twice = duplicates.for_stream(engine, tenant_id=tenant_id, stream=str(stream))
+            for row in outbox.rows(engine, tenant_id=tenant_id, stream=stream, states=wanted_states,
+                                   doc_keys=doc_keys):
                 sent = pendulum.instance(row.sent_at).in_timezone(BERLIN).strftime("%d.%m.%Y %H:%M") \
                     if row.sent_at else ""
                 reason = _reason_text(row.reasons, language)
                 if row.state in (DocState.UNKNOWN, DocState.SENDING) and not reason:
-                    reason = f"outcome unknown, reconciled by the next run: {row.last_error or ''}".strip()
+                    reason = (WAITING[language] + (f": {row.last_error}" if row.last_error else "")).strip()
+                dup = twice.get(row.doc_key)
+                if dup is not None:
+                    reason = TWICE[language].format(n=len(dup.lexware_ids), ids=", ".join(dup.lexware_ids),
+                                                    note=dup.note) + (f"; {reason}" if reason else "")
                 if row.changed_after_send:
                     reason = ("changed in the source after it was sent; not sent again - correct the draft in "
                               "Lexware Office by hand" + (f"; {reason}" if reason else ""))
                 out.append({
                     "tenant": tenant_id, "stream": str(stream), "document": row.source_ref or row.doc_key,
                     "id": row.doc_key.split(":", 1)[-1],
-                    "state": str(row.state), "lexware_id": row.lexware_id or "", "datum_senden": sent,
+                    "state": f"{row.state} ({len(dup.lexware_ids)}x in Lexware)" if dup else str(row.state),
+                    "lexware_id": row.lexware_id or "", "datum_senden": sent,
                     "reason": reason,
                 })
     return out
 
 
 def state_counts(engine: Any, *, tenant_id: str, stream: str) -> dict[str, int]:
+    """Documents per state, and how many of them the duplicate audit found more than once in Lexware."""
     counts = outbox.counts(engine, tenant_id=tenant_id, stream=stream)
-    return {str(s): int(counts.get(s, 0)) for s in STATE_ORDER}
+    result = {str(s): int(counts.get(s, 0)) for s in STATE_ORDER}
+    result[TWICE_KEY] = len(duplicates.for_stream(engine, tenant_id=tenant_id, stream=stream))
+    return result
 
 
 def summary_line(tenant_id: str, stream: str, counts: dict[str, int]) -> str:
     parts = [f"{counts.get(str(s), 0)} {s}" for s in STATE_ORDER if counts.get(str(s), 0) or s == DocState.SENT]
+    if counts.get(TWICE_KEY):
+        parts.append(f"{counts[TWICE_KEY]} of them more than once in Lexware (see `lexoffice audit`)")
     return f"{tenant_id} · {stream}: " + " · ".join(parts)
 
 
@@ -88,13 +107,18 @@ def run_report(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any
             lines += [f"    would send {item}" for item in delivery.get("would_send") or []]
         else:
             lines.append("  this run: sent {sent}, rejected {rejected}, reconciled as already sent "
-                         "{reconciled_sent}, still unknown {unknown}".format(**delivery))
+                         "{reconciled_sent}, still unknown {unknown}, waiting to confirm with Lexware "
+                         "{waiting}".format(waiting=delivery.get("awaiting_confirmation", 0), **delivery))
     if note:
         lines.append(f"  note: {note}")
     if blocked:
         lines.append(f"  BLOCKED: {blocked}")
     failures = document_rows(engine, tenant_ids=[tenant_id], streams=[stream],
                              states=[DocState.INVALID, DocState.REJECTED, DocState.UNKNOWN])
+    twice = duplicates.for_stream(engine, tenant_id=tenant_id, stream=stream)
+    if twice:  # sent, but present more than once in Lexware: never shown as simply "sent"
+        failures += document_rows(engine, tenant_ids=[tenant_id], streams=[stream], states=[DocState.SENT],
+                                  doc_keys=list(twice))
     if failures:
         lines.append(f"  {len(failures)} document(s) need attention:")
         lines += [f"    {f['document']}: {f['state']} - {f['reason']}" for f in failures]

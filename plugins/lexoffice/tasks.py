@@ -162,6 +162,8 @@ def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, in
     if last is not None and last.status in ("delivered", "dry-run"):
         ti = context["ti"]
         delivery = ti.xcom_pull(task_ids="tenant.deliver", map_indexes=ti.map_index)
+    if delivery and delivery.get("uncertain") and not delivery.get("dry_run"):
+        _check_duplicates(engine, tenant_id, stream, delivery["uncertain"])
     stage = context["ti"].xcom_pull(task_ids="tenant.stage", map_indexes=context["ti"].map_index)
     note = last.message if last is not None and last.status not in ("blocked", "delivered") else None
     if stage and stage.get("skipped"):
@@ -179,6 +181,28 @@ def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, in
         # The report is the leaf task: failing it makes the DAG run fail, so alerting fires.
         raise AirflowFailException(f"delivery blocked: {blocked}")
     return reporting.state_counts(engine, tenant_id=tenant_id, stream=stream)
+
+
+def _check_duplicates(engine: Any, tenant_id: str, stream: str, doc_keys: list[str]) -> None:
+    """The report's cheap duplicate check: only documents whose outcome was uncertain in this run are looked up
+    in Lexware (``lexoffice audit`` checks everything). A failure here is logged, never fails the report."""
+    from lexoffice.delivery import audit
+    from lexoffice.state import outbox
+
+    tenant = tenants.get_tenant(engine, tenant_id)
+    client = connections.client_factory(engine)(tenant)
+    try:
+        if stream == Stream.INVOICES:
+            rows = outbox.rows(engine, tenant_id=tenant_id, stream=stream, doc_keys=doc_keys)
+            result = audit.check_uncertain_invoices(engine, client, tenant, rows)
+        else:
+            result = audit.audit_transactions(engine, client, tenant)
+        for line in audit.describe(result):
+            log.info("duplicate check: %s", line)
+    except Exception as err:  # noqa: BLE001 - the report must still be written
+        log.warning("duplicate check for tenant %s %s failed (%s); run `lexoffice audit`", tenant_id, stream, err)
+    finally:
+        client.close()
 
 
 def _record(engine: Any, context: dict[str, Any], tenant_id: str, stream: str, started: datetime, status: str,

@@ -115,6 +115,7 @@ class InvoiceDelivery:
         if found:
             outbox.mark_sent(self.engine, row.id, lexware_id=found["id"])
             result.reconciled_sent += 1
+            result.uncertain.append(row.doc_key)
             log.info("reconciled %s: Lexware already has draft %s; not sent again", row.source_ref, found["id"])
             return True
         if not outbox.settle_not_created(self.engine, row.id, grace_seconds=self.confirm_grace_seconds,
@@ -181,6 +182,8 @@ class InvoiceDelivery:
                 raise TenantBlocked(f"tenant {self.tenant.tenant_id}: {err}") from err
             outbox.mark_sent(self.engine, row.id, lexware_id=created["id"])
             result.sent += 1
+            if row.attempts > 0:  # sent before with an unknown outcome, settled as not created
+                result.uncertain.append(row.doc_key)
             return
 
 

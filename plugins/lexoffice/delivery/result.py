@@ -28,6 +28,9 @@ class DeliveryResult:
     requests: int = 0
     blocked: str | None = None
     would_send: list[dict[str, Any]] = field(default_factory=list)
+    # doc keys sent or reconciled after an uncertain outcome: the report task's cheap duplicate check looks at
+    # these only (empty in the common case, so it costs no requests)
+    uncertain: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

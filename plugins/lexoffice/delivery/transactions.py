@@ -148,6 +148,7 @@ class TransactionDelivery:
             outbox.mark_sent(self.engine, ordered[-1].id, lexware_id=verdict.latest_id, id_not_returned=(
                 None if verdict.latest_id else "in Lexware; latest-transaction returned no id"))
             result.reconciled_sent += len(rows)
+            result.uncertain += [r.doc_key for r in ordered]
             log.info("account %s: reconciled %d unknown transaction(s): already in Lexware", iban, len(rows))
             return True
         waiting = 0

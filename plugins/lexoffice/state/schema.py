@@ -220,3 +220,16 @@ runs = sa.Table(
     sa.Index("ix_runs_tenant_stream_started", "tenant_id", "stream", "started_at"),
 )
 
+
+# What the duplicate audit found in Lexware: a reference present more than once (lexoffice.delivery.audit).
+# Replaced per tenant and stream by each full audit; the report shows these documents as "twice in Lexware".
+lexware_duplicates = sa.Table(
+    "lexware_duplicates",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), _tenant_fk(), primary_key=True),
+    sa.Column("stream", sa.String(32), primary_key=True),
+    sa.Column("doc_key", sa.String(200), primary_key=True),
+    sa.Column("lexware_ids", sa.JSON, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("found_at", UtcDateTime, nullable=False),
+)
