@@ -104,6 +104,8 @@ class InvoiceDelivery:
             found = find_invoice_for_row(self.client, row, contact_id=contact_id)
         except AmbiguousDraft as err:
             result.unknown += 1
+            outbox.note_unknown(self.engine, [row.id], note=f"{err}; not sent again - an accountant must check the "
+                                "drafts in Lexware Office (`lexoffice audit`)")
             log.error("%s: %s. It stays 'unknown' and is not sent again; an accountant must check the drafts in "
                       "Lexware Office (see `lexoffice audit`)", row.source_ref, err)
             return None

@@ -135,6 +135,9 @@ class TransactionDelivery:
                                       _reference(last_sent) if last_sent else None)
         if verdict.landed is None:
             result.unknown += len(rows)
+            outbox.note_unknown(self.engine, [r.id for r in ordered], note=(
+                f"cannot tell whether this transaction reached Lexware: {verdict.why}. Not sent again; check the "
+                "account in Lexware Office for this externalReference (`lexoffice audit`)"))
             log.error("account %s: cannot tell whether %d transaction(s) of unknown outcome reached Lexware: %s. "
                       "They stay 'unknown' and are NOT sent again. Check the account in Lexware Office for the "
                       "externalReferences %s (`lexoffice audit`)", iban, len(rows), verdict.why,

@@ -277,6 +277,17 @@ def settle_not_created(engine: sa.Engine, row_id: int, *, grace_seconds: float, 
     return False
 
 
+def note_unknown(engine: sa.Engine, row_ids: Sequence[int], *, note: str) -> int:
+    """Say on ``unknown`` rows why they stay unknown (e.g. an ambiguous lookup a person must resolve)."""
+    if not row_ids:
+        return 0
+    with write_transaction(engine) as conn:
+        return conn.execute(
+            sa.update(outbox).where(outbox.c.id.in_(list(row_ids)), outbox.c.state == S.UNKNOWN.value)
+            .values(last_error=note, updated_at=utcnow())
+        ).rowcount
+
+
 def orphaned_sending_to_unknown(engine: sa.Engine, *, tenant_id: str, stream: str | None) -> int:
     """Rows left in ``sending`` by a dead sender become ``unknown``. Call only while holding the org lease.
 
