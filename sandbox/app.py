@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sandbox.errors import ApiError, regular_body
 from sandbox.gateway import Gateway, is_api_path
 from sandbox.persistence import open_persistence
-from sandbox.routes import admin, contacts, finance, invoices, oauth, profile, voucherlist
+from sandbox.routes import admin, contacts, finance, invoices, lifecycle, oauth, profile, voucherlist
 from sandbox.store import SandboxState
 
 
@@ -20,7 +20,7 @@ def create_app(state_url: str | None = None) -> FastAPI:
                   openapi_url="/_admin/openapi.json")
     state = SandboxState(open_persistence(state_url))
     app.state.sandbox = state
-    for module in (profile, contacts, invoices, voucherlist, finance, oauth, admin):
+    for module in (profile, contacts, invoices, voucherlist, finance, oauth, lifecycle, admin):
         app.include_router(module.router)
     app.add_middleware(Gateway, state=state)
     app.add_exception_handler(ApiError, _api_error)

@@ -18,6 +18,7 @@ from sandbox.clock import format_lexware, parse_voucher_datetime
 from sandbox.contacts import COUNTRY_CODE, display_name
 from sandbox.errors import Violation
 from sandbox.jsonbody import decimal_places, is_number, plain
+from sandbox.lifecycle import open_amount
 from sandbox.records import Organization
 from sandbox.taxrules import (DATED_SHIPPING_TYPES, PERIOD_SHIPPING_TYPES, SHIPPING_TYPES, relevant_date,
                               valid_tax_rates)
@@ -393,6 +394,6 @@ def voucherlist_item(invoice: dict[str, Any]) -> dict[str, Any]:
         "voucherNumber": invoice["voucherNumber"], "voucherDate": invoice["voucherDate"],
         "createdDate": invoice["createdDate"], "updatedDate": invoice["updatedDate"], "dueDate": invoice["dueDate"],
         "contactId": invoice["address"].get("contactId"), "contactName": invoice["address"].get("name", ""),
-        "totalAmount": gross, "openAmount": None if invoice["voucherStatus"] == "draft" else gross,
+        "totalAmount": gross, "openAmount": open_amount(invoice),
         "currency": invoice["totalPrice"].get("currency", "EUR"), "archived": invoice["archived"],
     }

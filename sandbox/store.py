@@ -42,6 +42,11 @@ class Documents:
         self.by_id[key] = document
         self._by_org.setdefault(document["organizationId"], {})[key] = document
 
+    def remove(self, key: str) -> None:
+        """Forget a document (a draft the accountant deleted); persisted as a deletion by ``touch``."""
+        document = self.by_id.pop(key)
+        self._by_org[document["organizationId"]].pop(key, None)
+
     def get(self, organization_id: str, key: str) -> dict[str, Any] | None:
         return self._by_org.get(organization_id, {}).get(key)
 

@@ -134,8 +134,10 @@ def _sort(value: str | None, bad: Callable[[str], ApiError]) -> tuple[str, bool]
 
 def _sort_key(field: str) -> Callable[[tuple[int, Invoice]], Any]:
     """Creation order breaks ties, so paging through equal keys is stable."""
-    if field in ("createdDate", "updatedDate"):
-        return lambda pair: pair[0]  # invoices never change, so both follow creation order
+    if field == "createdDate":
+        return lambda pair: pair[0]
+    if field == "updatedDate":  # finalizing, paying or voiding changes it (sandbox/lifecycle.py)
+        return lambda pair: (datetime.fromisoformat(pair[1]["updatedDate"]).timestamp(), pair[0])
     if field == "voucherDate":
         return lambda pair: (datetime.fromisoformat(pair[1]["voucherDate"]).timestamp(), pair[0])
     return lambda pair: (pair[1]["voucherNumber"] or "", pair[0])
