@@ -233,3 +233,50 @@ lexware_duplicates = sa.Table(
     sa.Column("note", sa.Text, nullable=False, default=""),
     sa.Column("found_at", UtcDateTime, nullable=False),
 )
+
+# --- what happened to each sent document in Lexware Office (lexoffice/followup/, issue 20) ---------------------
+# New tables rather than outbox columns: the outbox records what we sent, these what the accountant did with it.
+LEXWARE_STATUSES = ("draft", "open", "overdue", "paid", "paidoff", "voided", "deleted")
+
+lexware_status = sa.Table(
+    "lexware_status",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("stream", sa.String(32), primary_key=True),
+    sa.Column("doc_key", sa.String(200), primary_key=True),
+    # The Lexware id the status belongs to: a draft sent again after a deletion gets a new one.
+    sa.Column("lexware_id", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("voucher_number", sa.String(100)),
+    sa.Column("status_changed_at", UtcDateTime, nullable=False),  # Lexware's updatedDate, else when we saw it
+    sa.Column("voucher_number_at", UtcDateTime),
+    sa.Column("due_date", sa.Date),
+    sa.Column("checked_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_in("status", LEXWARE_STATUSES), name="status"),
+)
+
+lexware_status_changes = sa.Table(
+    "lexware_status_changes",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("stream", sa.String(32), nullable=False),
+    sa.Column("doc_key", sa.String(200), nullable=False),
+    sa.Column("lexware_id", sa.String(100), nullable=False),
+    sa.Column("old_status", sa.String(16)),
+    sa.Column("new_status", sa.String(16), nullable=False),
+    sa.Column("voucher_number", sa.String(100)),
+    sa.Column("changed_at", UtcDateTime, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("run_id", sa.String(250)),
+    sa.Index("ix_lexware_status_changes_doc", "tenant_id", "stream", "doc_key", "id"),
+)
+
+# Per tenant: whether the nightly status sync also writes to the project's status table in the source system.
+status_writeback = sa.Table(
+    "status_writeback",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), _tenant_fk(), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
