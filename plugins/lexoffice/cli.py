@@ -323,6 +323,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def cmd_tenant_writeback(args: argparse.Namespace) -> int:
+    from lexoffice.followup import writeback
+
+    writeback.set_enabled(_state_engine(args), args.tenant_id, args.on)
+    state = "an" if args.on else "aus"
+    print(f"tenant {args.tenant_id}: Rückschreiben des Lexware-Status in die Tabelle {writeback.TABLE} der "
+          f"Außendienst-Datenbank ist {state} (write-back {'on' if args.on else 'off'})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lexoffice", description=__doc__)
     parser.add_argument("--state-url", help="SQLAlchemy URL of the state database (default: env "
@@ -365,6 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tenant_id")
     p.add_argument("date")
     p.set_defaults(func=cmd_set_export_since)
+
+    p = tenant.add_parser("writeback", help="write each draft's Lexware status back to a status table in the "
+                          "field-service database (off by default)")
+    p.add_argument("tenant_id")
+    onoff = p.add_mutually_exclusive_group(required=True)
+    onoff.add_argument("--on", dest="on", action="store_true")
+    onoff.add_argument("--off", dest="on", action="store_false")
+    p.set_defaults(func=cmd_tenant_writeback)
 
     rep = sub.add_parser("report", help="per document: state, Lexware id, Datum senden, reason")
     rep.add_argument("--tenant")

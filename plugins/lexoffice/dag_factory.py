@@ -1,6 +1,7 @@
 """Builds the two DAGs (one per stream) from one definition, so both behave the same way.
 
-Per tenant (mapped, labelled with the tenant's name): stage -> deliver -> report. Heavy imports (pandas,
+Per tenant (mapped, labelled with the tenant's name): stage -> deliver -> report; invoices also read back
+their Lexware status between deliver and report (stage -> deliver -> status -> report). Heavy imports (pandas,
 SQLAlchemy, the client) happen inside the tasks, never at parse time.
 """
 
@@ -83,9 +84,22 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
                 context["tenant_label"] = tenant["name"]
                 return impl(stream, tenant["tenant_id"], context)
 
+            @task(task_id="status", map_index_template="{{ tenant_label }}")
+            def status(tenant: dict[str, str]) -> dict[str, Any]:
+                """Read back what became of the sent invoices in Lexware Office (status, voucher number), after
+                this tenant's delivery and within its rate budget; optionally write it back to the source."""
+                from lexoffice.tasks import sync_status as impl
+
+                context = get_current_context()
+                context["tenant_label"] = tenant["name"]
+                return impl(tenant["tenant_id"], source_conn_id, context)
+
             staged = stage(tenant)
             delivered = deliver(tenant, staged)
-            delivered >> report(tenant)
+            if stream == "invoices":  # transactions have no status in Lexware to follow
+                delivered >> status(tenant) >> report(tenant)
+            else:
+                delivered >> report(tenant)
 
         per_tenant.expand(tenant=select_tenants())
 

@@ -9,6 +9,7 @@ from typing import Any
 import pendulum
 
 from lexoffice.documents import Stream
+from lexoffice.followup import columns as followup_columns
 from lexoffice.state import duplicates, outbox, tenants
 from lexoffice.state.outbox import DocState
 
@@ -22,7 +23,8 @@ WAITING = {"en": "waiting to confirm with Lexware (outcome unknown; looked up ag
                  "sendet nur, wenn Lexware nach der Wartezeit nichts hat)"}
 TWICE = {"en": "exists {n}x in Lexware ({ids}). {note}", "de": "existiert {n}x in Lexware ({ids}). {note}"}
 # "id" is the source id a manual run selects with the document_ids param.
-COLUMNS = ["tenant", "stream", "document", "id", "state", "lexware_id", "datum_senden", "reason"]
+COLUMNS = ["tenant", "stream", "document", "id", "state", "lexware_id", "datum_senden", "lexware_status",
+           "rechnungsnummer", "status_seit", "reason"]  # the Lexware columns: lexoffice/followup/columns.py
 
 
 def _reason_text(reasons: Sequence[dict[str, Any]] | None, language: str) -> str:
@@ -45,6 +47,7 @@ def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, strea
     for tenant_id in wanted_tenants:
         for stream in wanted_streams:
             twice = duplicates.for_stream(engine, tenant_id=tenant_id, stream=str(stream))
+            in_lexware = followup_columns.status_columns(engine, tenant_id=tenant_id, stream=stream, language=language)
             for row in outbox.rows(engine, tenant_id=tenant_id, stream=stream, states=wanted_states,
                                    doc_keys=doc_keys):
                 sent = pendulum.instance(row.sent_at).in_timezone(BERLIN).strftime("%d.%m.%Y %H:%M") \
@@ -64,7 +67,7 @@ def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, strea
                     "id": row.doc_key.split(":", 1)[-1],
                     "state": f"{row.state} ({len(dup.lexware_ids)}x in Lexware)" if dup else str(row.state),
                     "lexware_id": row.lexware_id or "", "datum_senden": sent,
-                    "reason": reason,
+                    "reason": reason, **in_lexware.get(row.doc_key, followup_columns.EMPTY),
                 })
     return out
 
@@ -96,7 +99,8 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMN
 
 
 def run_report(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any] | None,
-               delivery: dict[str, Any] | None, blocked: str | None = None, note: str | None = None) -> str:
+               delivery: dict[str, Any] | None, blocked: str | None = None, note: str | None = None,
+               status_sync: dict[str, Any] | None = None) -> str:
     """Text for the end of a run: what was staged and sent, every failure with its reason, then the counts."""
     lines = [f"Lexware Office report for tenant {tenant_id}, {stream}"]
     if stage:
@@ -122,5 +126,6 @@ def run_report(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any
     if failures:
         lines.append(f"  {len(failures)} document(s) need attention:")
         lines += [f"    {f['document']}: {f['state']} - {f['reason']}" for f in failures]
+    lines += followup_columns.status_lines(engine, tenant_id=tenant_id, stream=stream, sync=status_sync)
     lines.append("  " + summary_line(tenant_id, stream, state_counts(engine, tenant_id=tenant_id, stream=stream)))
     return "\n".join(lines)

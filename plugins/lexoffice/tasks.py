@@ -168,8 +168,9 @@ def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, in
     note = last.message if last is not None and last.status not in ("blocked", "delivered") else None
     if stage and stage.get("skipped"):
         note = stage["skipped"] + (f"; {note}" if note else "")
+    status_sync = context["ti"].xcom_pull(task_ids="tenant.status", map_indexes=context["ti"].map_index)
     text = reporting.run_report(engine, tenant_id=tenant_id, stream=stream, stage=stage, delivery=delivery,
-                                blocked=blocked, note=note)
+                                blocked=blocked, note=note, status_sync=status_sync)
     for line in text.splitlines():
         log.info("%s", line)
     if last is None:
@@ -203,6 +204,40 @@ def _check_duplicates(engine: Any, tenant_id: str, stream: str, doc_keys: list[s
         log.warning("duplicate check for tenant %s %s failed (%s); run `lexoffice audit`", tenant_id, stream, err)
     finally:
         client.close()
+
+
+def sync_status(tenant_id: str, source_conn_id: str, context: dict[str, Any]) -> dict[str, Any]:
+    """Read back what became of the tenant's sent invoices in Lexware Office (lexoffice/followup/).
+
+    Skipped for dry runs and selections (the nightly run does it). Lexware or the source being unreachable is
+    a line in the report, not a failed run: the statuses are read again the next night.
+    """
+    from lexoffice.client.errors import LexofficeError
+    from lexoffice.followup import columns, status_sync, writeback
+
+    params = context["params"]
+    if params.get("dry_run") or params.get("document_ids"):
+        return {"tenant_id": tenant_id, "skipped": "Probelauf oder Auswahl: Status wird nachts gelesen"}
+    engine = connections.state_engine()
+    tenant = tenants.get_tenant(engine, tenant_id)
+    try:
+        result = status_sync.run_for_tenant(state_engine=engine, tenant=tenant,
+                                            client_factory=connections.client_factory(engine),
+                                            run_id=context["run_id"], lease_ttl=lease_ttl_seconds())
+    except (LexofficeError, TenantBlocked) as err:
+        log.warning("tenant %s: Lexware status not read: %s", tenant_id, err)
+        return {"tenant_id": tenant_id, "error": str(err)}
+    summary = result.as_dict()
+    for line in columns.change_lines(result):
+        log.info("%s", line)
+    if writeback.enabled(engine, tenant_id):
+        try:
+            summary["written_back"] = writeback.write_back(state_engine=engine, tenant=tenant,
+                                                           source_engine=connections.engine_for(source_conn_id))
+        except writeback.SourceReadOnly as err:
+            log.error("%s", err)
+            summary["writeback_error"] = str(err)
+    return summary
 
 
 def _record(engine: Any, context: dict[str, Any], tenant_id: str, stream: str, started: datetime, status: str,

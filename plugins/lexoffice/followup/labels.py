@@ -1,4 +1,5 @@
-"""How a Lexware status reads to a person: German first (office staff and accountants), English for ``--lang en``."""
+"""How a Lexware status reads to a person: in German, as Lexware Office itself shows it to the office staff and
+accountants; ``--lang en`` adds the English word in brackets."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "deleted": ("In Lexware gelöscht", "deleted in Lexware"),
 }
 
-DELETED_REASON = (
-    "In Lexware Office gelöscht: wird nicht automatisch erneut gesendet. Erneut senden: "
-    "`lexoffice resend-deleted {tenant} {doc_id}` (deleted in Lexware Office; never re-sent automatically)"
-)
+DELETED_REASON = ("nicht erneut gesendet (in Lexware gelöscht); erneut senden: "
+                  "lexoffice resend-deleted {tenant} {doc_id}")
 
 
 def status_label(status: str | None, language: str = "de") -> str:
     if not status:
         return ""
     german, english = STATUS_LABELS.get(status, (status, status))
-    return english if language == "en" else german
+    return f"{german} ({english})" if language == "en" else german
