@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import dag_parse, delivery_rows, stage_data, stage_rows, validation_baseline
+from bench import dag_parse, delivery_rows, stage_data, stage_rows, status_sync, validation_baseline
 from bench.delivery import DeliveryRun, Outcome
 from bench.delivery_setup import Contacts, Limiter, Scenario, prepare
 from bench.infra import Infra, provide
@@ -59,6 +59,7 @@ class Results:
     stage_parallel: dict[str, list[StageRun]] = field(default_factory=dict)
     seconds: float = 0.0
     sandbox_cpu_seconds: float | None = None
+    status_sync: status_sync.SyncRun | None = None
 
 
 def _windows(stream: str, source: SourceData, sizes: tuple[int, ...]) -> list[StageWindow]:
@@ -163,12 +164,16 @@ def measure(scale: Scale, *, postgres_url: str | None = None, sandbox_url: str |
             delivery.start()
             log("delivery workers are sending")
             if scale.overlap:
-                with ThreadPoolExecutor(max_workers=2) as pool:
+                with ThreadPoolExecutor(max_workers=3) as pool:
                     parsing = pool.submit(_parse_cost, results, log)
+                    syncing = pool.submit(status_sync.measure, infra, scale.status_documents)
                     _staging(infra, results, deadline, log)
                     parsing.result()
+                    results.status_sync = syncing.result()
             else:
                 _parse_cost(results, log)
+                log(f"status sync of {scale.status_documents:,} sent drafts")
+                results.status_sync = status_sync.measure(infra, scale.status_documents)
                 _staging(infra, results, deadline, log)
             log("waiting for the delivery workers")
             results.outcomes = delivery.finish()
@@ -221,6 +226,8 @@ def rows(results: Results) -> list[Row]:
         "6.pacing",
         f"Pacing baseline: TokenBucket vs fixed {FIXED_SLEEP_SECONDS:g} s sleep, {scale.delivery_docs} drafts",
         o["token_bucket"], o["fixed_sleep"]))
+    if results.status_sync is not None:
+        table.append(status_sync.row(results.status_sync))
     table.append(Row.judged("7.total", "The whole benchmark, one command", f"{results.seconds / 60:.1f} min",
                             "< 15 min", results.seconds < TOTAL_TARGET_SECONDS))
     return table
@@ -274,6 +281,7 @@ def summary(results: Results) -> dict[str, Any]:
         "profiles": {k: {"rows": r.window.rows, "seconds": r.seconds, "shares": r.profile, "error": r.error}
                      for k, r in results.profiles.items()},
         "sandbox_cpu_seconds": results.sandbox_cpu_seconds,
+        "status_sync": asdict(results.status_sync) if results.status_sync else None,
     }
 
 

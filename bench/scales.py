@@ -35,6 +35,8 @@ class Scale:
     budget_seconds: float
     #: run the CPU-bound parts side by side (only where the figures do not matter: tiny)
     overlap: bool = False
+    #: row 8: sent drafts whose Lexware status the nightly sync reads back
+    status_documents: int = 1_000
 
 
 #: the baseline peers use: a fixed pause between two calls
@@ -54,5 +56,6 @@ SCALES = {
         stage_sizes=(1_000, 3_000, 10_000), stage_replicas=2, parse_repeats=1,
         validation_drafts=300, validation_transactions=1_000, validation_repeats=1,
         profile_rows=1_000, stage_processes=2, stage_parallel_repeats=2, budget_seconds=600, overlap=True,
+        status_documents=300,
     ),
 }

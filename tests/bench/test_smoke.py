@@ -27,7 +27,7 @@ TINY_ROWS = [
     "4.parse.lexoffice_invoice_drafts", "4.parse.lexoffice_transactions",
     "5.parallel",
     "6.validation.invoices", "6.validation.transactions", "6.build.invoices", "6.build.transactions", "6.pacing",
-    "7.total",
+    "8.status_sync", "7.total",
 ]
 
 
@@ -102,3 +102,12 @@ def test_staging_runs_stage_every_row_of_their_window(tiny_run: tuple[str, dict]
             assert parallel["processes"] == 2 and parallel["finished"] and parallel["error"] is None, (stream, parallel)
             assert parallel["rows"] == runs[-1]["rows"]
             assert parallel["counts"] == runs[-1]["counts"], stream  # the same window, the same outcome
+
+
+def test_status_sync_row_costs_one_request_per_page_and_matches_lexware(tiny_run: tuple[str, dict]) -> None:
+    stdout, raw = tiny_run
+    sync = raw["status_sync"]
+    assert sync["error"] is None and sync["mismatched"] == []
+    # 300 drafts, 6 deleted: profile + 2 voucher-list pages (294 listed) + 6 look-ups
+    assert len(sync["first_requests"]) == 9 and sync["deleted"] == 6
+    assert table_lines(stdout)["8.status_sync"].rstrip(" |").endswith("met")
