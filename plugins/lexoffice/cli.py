@@ -333,6 +333,15 @@ def cmd_tenant_writeback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resend_deleted(args: argparse.Namespace) -> int:
+    from lexoffice.followup.resend import resend_deleted
+
+    released = resend_deleted(_state_engine(args), tenant_id=args.tenant_id, source_ids=args.ids)
+    print(f"tenant {args.tenant_id}: {len(released)} in Lexware gelöschte(r) Entwurf/Entwürfe zum erneuten Senden "
+          "freigegeben; der nächste Lauf sendet sie (released; the next run sends them)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lexoffice", description=__doc__)
     parser.add_argument("--state-url", help="SQLAlchemy URL of the state database (default: env "
@@ -383,6 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     onoff.add_argument("--on", dest="on", action="store_true")
     onoff.add_argument("--off", dest="on", action="store_false")
     p.set_defaults(func=cmd_tenant_writeback)
+
+    p = sub.add_parser("resend-deleted", help="send again drafts the accountant deleted in Lexware Office")
+    p.add_argument("tenant_id")
+    p.add_argument("ids", nargs="+", help="source ids of the drafts (the report's id column)")
+    p.set_defaults(func=cmd_resend_deleted)
 
     rep = sub.add_parser("report", help="per document: state, Lexware id, Datum senden, reason")
     rep.add_argument("--tenant")

@@ -89,3 +89,16 @@ def test_status_is_read_back_after_delivery_and_written_to_the_source(world: Wor
     assert "Bezahlt" in line_d1 and "RE0001" in line_d1
     line_d2 = next(line for line in out.splitlines() if " d2 " in line)
     assert "In Lexware gelös" in line_d2 and "nicht erneut gesendet" in line_d2
+
+    # Only a person sends a deleted draft again, and only a deleted one.
+    assert cli(["--state-url", world.state_url, "resend-deleted", "nord", "d1"]) != 0
+    assert "nur gelöschte Entwürfe" in capsys.readouterr().err
+    assert cli(["--state-url", world.state_url, "resend-deleted", "nord", "d2"]) == 0
+    third = world.run_dag(DAG_ID, logical_date=nightly("2026-10-07"))
+    assert str(third.state) == "success", task_states(third)
+    assert invoice_posts(world, "nord") == posts + 1
+    resent = next(r for r in world.outbox("nord", "invoices") if r.doc_key == "draft:d2")
+    assert str(resent.state) == "sent" and resent.lexware_id not in (None, ids["draft:d2"])
+    assert resent.lexware_id in {inv["id"] for inv in world.lexware("nord", "invoices")}
+    again = lexware_status.statuses(world.state, tenant_id="nord", stream="invoices")["draft:d2"]
+    assert (again.lexware_id, again.status) == (resent.lexware_id, "draft")

@@ -25,6 +25,8 @@ INVOKE: dict[str, Callable[[sa.Engine, int], object]] = {
     "settle_not_created": lambda e, rid: outbox.settle_not_created(e, rid, grace_seconds=0, note="not in Lexware"),
     "stop_before_sending": lambda e, rid: outbox.stop_before_sending(
         e, rid, reasons=[{"code": "BEFORE_EXPORT_SINCE", "field": "voucherDate"}]),
+    "resend_deleted": lambda e, rid: outbox.resend_deleted(e, rid, lexware_id=outbox.get_row(e, rid).lexware_id,
+                                                           note="deleted in Lexware; a person sends it again"),
 }
 
 
@@ -42,6 +44,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "release_to_pending": ({"sending"}, "pending"),  # provably never executed
     "settle_not_created": ({"unknown"}, "pending"),  # reconciled, and only after the grace period
     "stop_before_sending": ({"pending"}, "invalid"),  # a rule checked at delivery forbids sending it
+    "resend_deleted": ({"sent"}, "pending"),  # a person's choice, only for a draft deleted in Lexware
 }
 
 
@@ -140,7 +143,7 @@ def test_allowed_table_is_the_protocol_and_exactly_what_the_api_can_do() -> None
         "invalid": {"pending"},
         "pending": {"sending", "invalid"},
         "sending": {"sent", "rejected", "unknown", "pending"},
-        "sent": set(),
+        "sent": {"pending"},  # resend_deleted only
         "rejected": {"pending", "invalid"},
         "unknown": {"sent", "pending"},
     }
@@ -180,3 +183,18 @@ def test_an_unknown_row_is_not_settled_as_not_created_within_its_grace_period(en
     assert outbox.settle_not_created(engine, rid, grace_seconds=60, note="not found",
                                      now=attempt + timedelta(seconds=61)) is True
     assert outbox.get_row(engine, rid).state == DocState.PENDING
+
+
+def test_resend_deleted_needs_the_lexware_id_that_was_deleted(engine: sa.Engine, tenant: str) -> None:
+    rid = _one_row(engine, tenant)
+    assert outbox.claim(engine, rid)
+    outbox.mark_sent(engine, rid, lexware_id="lx-old")
+    with pytest.raises(TransitionError):
+        outbox.resend_deleted(engine, rid, lexware_id="lx-other", note="x")
+    assert outbox.get_row(engine, rid).state == DocState.SENT
+    outbox.resend_deleted(engine, rid, lexware_id="lx-old", note="in Lexware gelöscht; erneut gesendet")
+    row = outbox.get_row(engine, rid)
+    assert (row.state, row.lexware_id, row.sent_at, row.last_error) == (
+        DocState.PENDING, None, None, "in Lexware gelöscht; erneut gesendet")
+    with pytest.raises(TransitionError):  # a second person's release changes nothing
+        outbox.resend_deleted(engine, rid, lexware_id="lx-old", note="x")

@@ -44,7 +44,9 @@ ALLOWED: dict[DocState, frozenset[DocState]] = {
     S.INVALID: frozenset({S.PENDING}),  # re-staged after a source change, now valid
     S.PENDING: frozenset({S.SENDING, S.INVALID}),  # claimed; or re-staged, now invalid
     S.SENDING: frozenset({S.SENT, S.REJECTED, S.UNKNOWN, S.PENDING}),  # PENDING: provably never executed
-    S.SENT: frozenset(),  # final: a later source change is flagged, never re-sent
+    # final for delivery: a later source change is flagged, never re-sent; only a person may send again a draft
+    # the accountant deleted in Lexware Office (resend_deleted, lexoffice/followup/resend.py)
+    S.SENT: frozenset({S.PENDING}),
     S.REJECTED: frozenset({S.PENDING, S.INVALID}),  # re-staged after a source change
     S.UNKNOWN: frozenset({S.SENT, S.PENDING}),  # reconciled: found in Lexware, or provably not there
 }
@@ -160,8 +162,9 @@ MARK_UNKNOWN = _Change("mark_unknown", frozenset({S.SENDING}), S.UNKNOWN)
 RELEASE_TO_PENDING = _Change("release_to_pending", frozenset({S.SENDING}), S.PENDING)
 SETTLE_NOT_CREATED = _Change("settle_not_created", frozenset({S.UNKNOWN}), S.PENDING)
 STOP_BEFORE_SENDING = _Change("stop_before_sending", frozenset({S.PENDING}), S.INVALID)
+RESEND_DELETED = _Change("resend_deleted", frozenset({S.SENT}), S.PENDING)
 CHANGES = (CLAIM, MARK_SENT, MARK_REJECTED, MARK_UNKNOWN, RELEASE_TO_PENDING, SETTLE_NOT_CREATED,
-           STOP_BEFORE_SENDING)
+           STOP_BEFORE_SENDING, RESEND_DELETED)
 
 for _c in CHANGES:  # the functions below may never allow more than the table
     assert all(_c.target in ALLOWED[s] for s in _c.sources), _c
@@ -286,6 +289,20 @@ def note_unknown(engine: sa.Engine, row_ids: Sequence[int], *, note: str) -> int
             sa.update(outbox).where(outbox.c.id.in_(list(row_ids)), outbox.c.state == S.UNKNOWN.value)
             .values(last_error=note, updated_at=utcnow())
         ).rowcount
+
+
+def resend_deleted(engine: sa.Engine, row_id: int, *, lexware_id: str | None, note: str) -> None:
+    """sent -> pending: a person chose to send again a draft that was deleted in Lexware Office.
+
+    Only while the row still carries ``lexware_id`` (the id found deleted), so two people releasing the same
+    row cannot send it twice. The Lexware id and send times are cleared, and so is a flagged source change:
+    the next stage re-validates the row against the current source, and the next delivery sends it.
+    """
+    values = {"lexware_id": None, "sent_at": None, "sending_started_at": None, "last_error": note,
+              "changed_after_send": False, "changed_hash": None}
+    if not _apply(engine, row_id, RESEND_DELETED, values, outbox.c.lexware_id.is_not_distinct_from(lexware_id)):
+        state, doc_key = _current(engine, row_id)
+        raise TransitionError(row_id, doc_key, state, RESEND_DELETED.target.value)
 
 
 def orphaned_sending_to_unknown(engine: sa.Engine, *, tenant_id: str, stream: str | None) -> int:
