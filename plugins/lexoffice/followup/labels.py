@@ -6,6 +6,7 @@ from __future__ import annotations
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "draft": ("Entwurf", "draft"),
     "open": ("Offen", "open"),
+    "sepadebit": ("Lastschrift", "SEPA direct debit"),
     "overdue": ("Überfällig", "overdue"),
     "paid": ("Bezahlt", "paid"),
     "paidoff": ("Ausgebucht", "paid off"),

@@ -48,6 +48,7 @@ class SyncResult:
     not_listed_yet: int = 0
     looked_up: int = 0
     deleted: int = 0
+    unrecognised: int = 0
     requests: int = 0
     changes: list[StatusChange] = field(default_factory=list)
     by_status: dict[str, int] = field(default_factory=dict)
@@ -56,6 +57,7 @@ class SyncResult:
     def as_dict(self) -> dict[str, Any]:
         return {"tenant_id": self.tenant_id, "open_before": self.open_before, "observed": self.observed,
                 "not_listed_yet": self.not_listed_yet, "looked_up": self.looked_up, "deleted": self.deleted,
+                "unrecognised": self.unrecognised,
                 "requests": self.requests, "changed": len(self.changes), "by_status": dict(self.by_status),
                 "skipped": self.skipped}
 
@@ -76,7 +78,7 @@ def sync_statuses(engine: sa.Engine, client: Any, tenant: Any, *, run_id: str | 
     for item in _listing(client, documents, today):
         doc = by_id.pop(str(item.get("id")), None)
         if doc is not None:
-            observations.append(observation(doc, item, now))
+            _observe(result, observations, doc, item, now)
     lookups = [doc for doc in by_id.values() if _old_enough(doc, now, grace)]
     result.not_listed_yet = len(by_id) - len(lookups)
     if len(lookups) > max_lookups:
@@ -90,13 +92,27 @@ def sync_statuses(engine: sa.Engine, client: Any, tenant: Any, *, run_id: str | 
             observations.append(Observation(doc.doc_key, doc.lexware_id, "deleted", changed_at=now))
             result.deleted += 1
             continue
-        observations.append(observation(doc, invoice, now))
+        _observe(result, observations, doc, invoice, now)
     result.observed = len(observations)
     result.changes = lexware_status.record(engine, tenant_id=tenant.tenant_id, stream=STREAM,
                                            observations=observations, run_id=run_id, now=now)
     for obs in observations:
         result.by_status[obs.status] = result.by_status.get(obs.status, 0) + 1
     return result
+
+
+def _observe(result: SyncResult, observations: list[Observation], doc: SentDocument, voucher: dict[str, Any],
+             now: datetime) -> None:
+    """One document's observation; a status this version does not know is logged and skipped, never fatal."""
+    try:
+        observations.append(observation(doc, voucher, now))
+    except UnknownStatus as err:
+        result.unrecognised += 1
+        log.warning("%s", err)
+
+
+class UnknownStatus(ValueError):
+    """Lexware reported a status this version does not know (kept as it was; read again the next night)."""
 
 
 def observation(doc: SentDocument, voucher: dict[str, Any], now: datetime) -> Observation:
@@ -108,11 +124,12 @@ def observation(doc: SentDocument, voucher: dict[str, Any], now: datetime) -> Ob
     status = str(voucher.get("voucherStatus") or "")
     due = _moment(voucher.get("dueDate"))
     changed_at = _moment(voucher.get("updatedDate"))
-    if status == "open" and due is not None and due < now:
+    if status in ("open", "sepadebit") and due is not None and due < now:
         status, changed_at = "overdue", due
-    if status not in lexware_status.LEXWARE_STATUSES:
-        raise ValueError(f"Lexware reported status {status!r} for invoice {doc.lexware_id} ({doc.doc_key}); "
-                         "this version knows draft, open, overdue, paid, paidoff and voided")
+    if status not in lexware_status.LEXWARE_STATUSES or status == "deleted":
+        raise UnknownStatus(f"Lexware reported status {status!r} for invoice {doc.lexware_id} ({doc.doc_key}); "
+                            f"this version knows {', '.join(lexware_status.LEXWARE_STATUSES[:-1])}: the status "
+                            "recorded before is kept")
     return Observation(doc.doc_key, doc.lexware_id, status, voucher.get("voucherNumber") or None,
                        due.astimezone(BERLIN).date() if due else None, changed_at)
 

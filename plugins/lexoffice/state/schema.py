@@ -236,7 +236,7 @@ lexware_duplicates = sa.Table(
 
 # --- what happened to each sent document in Lexware Office (lexoffice/followup/, issue 20) ---------------------
 # New tables rather than outbox columns: the outbox records what we sent, these what the accountant did with it.
-LEXWARE_STATUSES = ("draft", "open", "overdue", "paid", "paidoff", "voided", "deleted")
+LEXWARE_STATUSES = ("draft", "open", "sepadebit", "overdue", "paid", "paidoff", "voided", "deleted")
 
 lexware_status = sa.Table(
     "lexware_status",
