@@ -3,6 +3,7 @@ changed, off by default, and a clear error when the source connection may not wr
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -44,9 +45,13 @@ def test_off_by_default_and_switched_per_tenant(office: Office) -> None:
         writeback.set_enabled(office.engine, "nobody", True)
 
 
-def test_rows_follow_lexware_and_only_changes_are_written(office: Office, tmp_path: Path,
+@pytest.mark.parametrize("source_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_rows_follow_lexware_and_only_changes_are_written(office: Office, tmp_path: Path, source_kind: str,
+                                                          request: pytest.FixtureRequest,
                                                           long_ago: Callable[[], datetime]) -> None:
-    source = make_engine(f"sqlite:///{tmp_path / 'fieldservice.db'}")
+    source = make_engine(f"sqlite:///{tmp_path / 'fieldservice.db'}" if source_kind == "sqlite"
+                         else request.getfixturevalue("postgres_server").create_database(
+                             f"fs_{uuid.uuid4().hex[:10]}"))
     office.send("draft:a", "draft:b", sent_at=long_ago())
     _sync(office)
     assert writeback.write_back(state_engine=office.engine, source_engine=source, tenant=office.tenant) == 2
@@ -88,3 +93,15 @@ def test_a_read_only_source_connection_gets_a_clear_error(office: Office, postgr
     assert "nur Lesezugriff" in message and writeback.TABLE in message
     assert f"lexoffice tenant writeback {TENANT} --off" in message
     assert "postgresql" not in message  # names the fix, never the connection string
+
+
+def test_a_read_only_sqlite_source_gets_the_same_clear_error(office: Office, tmp_path: Path,
+                                                             long_ago: Callable[[], datetime]) -> None:
+    office.send("draft:a", sent_at=long_ago())
+    path = tmp_path / "fieldservice.db"
+    with sqlite3.connect(path) as conn:  # the field-service database exists; we may only read it
+        conn.execute("CREATE TABLE companies (id TEXT)")
+    source = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with pytest.raises(writeback.SourceReadOnly, match="nur Lesezugriff"):
+        writeback.write_back(state_engine=office.engine, source_engine=source, tenant=office.tenant)
+    source.dispose()
