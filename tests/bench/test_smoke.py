@@ -108,6 +108,7 @@ def test_status_sync_row_costs_one_request_per_page_and_matches_lexware(tiny_run
     stdout, raw = tiny_run
     sync = raw["status_sync"]
     assert sync["error"] is None and sync["mismatched"] == []
-    # 300 drafts, 6 deleted: profile + 2 voucher-list pages (294 listed) + 6 look-ups
-    assert len(sync["first_requests"]) == 9 and sync["deleted"] == 6
+    # 300 drafts, 6 deleted, 45 settled, 249 still open: profile + 1 page of open + 1 page of settled invoices
+    # + 6 look-ups; the next night the same without the look-ups
+    assert (len(sync["first_requests"]), len(sync["second_requests"]), sync["deleted"]) == (9, 3, 6)
     assert table_lines(stdout)["8.status_sync"].rstrip(" |").endswith("met")

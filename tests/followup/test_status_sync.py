@@ -52,10 +52,11 @@ def test_status_voucher_number_and_changes_are_recorded(office: Office, long_ago
     assert current(office) == {"a": ("overdue", "RE0001"), "b": ("paid", "RE0002"), "c": ("paidoff", "RE0003"),
                                "d": ("voided", "RE0004"), "e": ("deleted", None), "f": ("draft", None)}
     asked = office.requests_since(mark)
-    # profile (right organisation?), one voucher-list page for all six, one look-up by id for the missing one
-    assert asked == [("GET", "/v1/profile"), ("GET", "/v1/voucherlist"),
+    # profile (right organisation?), one voucher-list page of open and one of settled invoices for all six,
+    # one look-up by id for the one neither list shows
+    assert asked == [("GET", "/v1/profile"), ("GET", "/v1/voucherlist"), ("GET", "/v1/voucherlist"),
                      ("GET", f"/v1/invoices/{office.sent['e']}")]
-    assert second.requests == 3 and second.deleted == 1
+    assert second.requests == 4 and second.deleted == 1
     assert {(c.doc_key, c.old_status, c.new_status) for c in second.changes} == {
         ("a", "draft", "overdue"), ("b", "draft", "paid"), ("c", "draft", "paidoff"), ("d", "draft", "voided"),
         ("e", "draft", "deleted")}
@@ -71,7 +72,8 @@ def test_status_voucher_number_and_changes_are_recorded(office: Office, long_ago
     mark = office.request_mark()
     third = sync(office)
     assert third.open_before == 2 and third.changes == []  # a (overdue) and f (draft); final ones not asked
-    assert office.requests_since(mark) == [("GET", "/v1/profile"), ("GET", "/v1/voucherlist")]
+    assert office.requests_since(mark) == [("GET", "/v1/profile"), ("GET", "/v1/voucherlist"),
+                                           ("GET", "/v1/voucherlist")]
 
 
 def test_a_deleted_draft_is_never_sent_again_automatically(office: Office, long_ago: Callable[[], datetime]) -> None:

@@ -1,11 +1,14 @@
 """The nightly status sync: read what became of every sent, not-final invoice in Lexware Office.
 
-One voucher-list query per tenant (``voucherStatus=any``, created since the oldest open document was sent,
-250 per page) answers for all open documents at once: about one request per 250 vouchers in that range, not
-one per document. A document the list does not show is asked about once more by id (``GET /v1/invoices``):
-404 means the accountant deleted the draft; it is recorded as ``deleted`` and never re-sent automatically.
-Documents sent moments ago may not be listed yet, so they are not looked up before a grace period.
-It runs after the tenant's delivery, holding the same organisation lease and the same rate budget.
+Two voucher-list queries per tenant (250 per page) answer for all open documents at once: the invoices still
+open (draft, open, SEPA debit; created since the oldest open document was sent) and those settled (paid,
+paid off, voided) since the oldest open document was last read. That costs about one request per 250 open
+invoices plus one per 250 settled since the last night, not one per document. A document neither list shows
+is asked about by id (``GET /v1/invoices``): 404 means the accountant deleted the draft; it is recorded as
+``deleted`` and never re-sent automatically. (If Lexware did not move ``updatedDate`` when an invoice is
+paid, such an invoice would still be found by that look-up: correct, one request dearer.) Documents sent
+moments ago may not be listed yet, so they are not looked up before a grace period. It runs after the
+tenant's delivery, holding the same organisation lease and the same rate budget.
 """
 
 from __future__ import annotations
@@ -75,8 +78,8 @@ def sync_statuses(engine: sa.Engine, client: Any, tenant: Any, *, run_id: str | 
     by_id = {doc.lexware_id: doc for doc in documents}
     observations: list[Observation] = []
     today = now.astimezone(BERLIN).date()
-    for item in _listing(client, documents, today):
-        doc = by_id.pop(str(item.get("id")), None)
+    for voucher_id, item in _listing(client, documents, today).items():
+        doc = by_id.pop(voucher_id, None)
         if doc is not None:
             _observe(result, observations, doc, item, now)
     lookups = [doc for doc in by_id.values() if _old_enough(doc, now, grace)]
@@ -134,12 +137,27 @@ def observation(doc: SentDocument, voucher: dict[str, Any], now: datetime) -> Ob
                        due.astimezone(BERLIN).date() if due else None, changed_at)
 
 
-def _listing(client: Any, documents: list[SentDocument], today: date) -> Iterable[dict[str, Any]]:
-    """Every invoice created in Lexware since the oldest open document was first attempted (Berlin days)."""
+#: voucher-list statuses of an invoice that may still change, and of one that is settled
+NOT_FINAL = "draft,open,sepadebit"
+SETTLED = "paid,paidoff,voided"
+
+
+def _listing(client: Any, documents: list[SentDocument], today: date) -> dict[str, dict[str, Any]]:
+    """The invoices still open, created since the oldest open document was first attempted, and those settled
+    since the oldest open document was last read (Berlin days, a day of margin); a later sighting wins."""
     attempted = [d.attempted_at for d in documents if d.attempted_at is not None]
-    start = (min(attempted).astimezone(BERLIN).date() if attempted else today) - timedelta(days=1)
-    return client.iter_voucherlist(voucher_type="invoice", voucher_status="any", created_from=start,
-                                   created_to=today + timedelta(days=1))
+    created_from = (min(attempted).astimezone(BERLIN).date() if attempted else today) - timedelta(days=1)
+    last_read = [d.checked_at or d.attempted_at for d in documents if (d.checked_at or d.attempted_at) is not None]
+    updated_from = (min(last_read).astimezone(BERLIN).date() if last_read else today) - timedelta(days=1)
+    tomorrow = today + timedelta(days=1)
+    found: dict[str, dict[str, Any]] = {}
+    for item in client.iter_voucherlist(voucher_type="invoice", voucher_status=NOT_FINAL,
+                                        created_from=created_from, created_to=tomorrow):
+        found[str(item.get("id"))] = item
+    for item in client.iter_voucherlist(voucher_type="invoice", voucher_status=SETTLED, created_from=created_from,
+                                        created_to=tomorrow, updated_from=updated_from, updated_to=tomorrow):
+        found[str(item.get("id"))] = item
+    return found
 
 
 def _old_enough(doc: SentDocument, now: datetime, grace: timedelta) -> bool:

@@ -31,6 +31,7 @@ class SentDocument:
     sent_at: datetime | None
     sending_started_at: datetime | None
     known_status: str | None  # None: never observed, or observed under an earlier Lexware id
+    checked_at: datetime | None = None  # when a sync last saw it (under this Lexware id)
 
     @property
     def attempted_at(self) -> datetime | None:
@@ -82,7 +83,8 @@ def open_documents(engine: sa.Engine, *, tenant_id: str, stream: str) -> list[Se
     joined = outbox.outerjoin(lexware_status, sa.and_(s.tenant_id == o.tenant_id, s.stream == o.stream,
                                                       s.doc_key == o.doc_key))
     query = (
-        sa.select(o.doc_key, o.lexware_id, o.sent_at, o.sending_started_at, s.status, s.lexware_id.label("seen_id"))
+        sa.select(o.doc_key, o.lexware_id, o.sent_at, o.sending_started_at, s.status, s.checked_at,
+                  s.lexware_id.label("seen_id"))
         .select_from(joined)
         .where(o.tenant_id == tenant_id, o.stream == str(stream), o.state == "sent", o.lexware_id.is_not(None),
                sa.or_(s.status.is_(None), s.status.not_in(sorted(FINAL_STATUSES)), s.lexware_id != o.lexware_id))
@@ -90,7 +92,8 @@ def open_documents(engine: sa.Engine, *, tenant_id: str, stream: str) -> list[Se
     )
     with read_transaction(engine) as conn:
         return [SentDocument(r.doc_key, r.lexware_id, r.sent_at, r.sending_started_at,
-                             r.status if r.seen_id == r.lexware_id else None) for r in conn.execute(query)]
+                             *((r.status, r.checked_at) if r.seen_id == r.lexware_id else (None, None)))
+                for r in conn.execute(query)]
 
 
 def record(engine: sa.Engine, *, tenant_id: str, stream: str, observations: Iterable[Observation],
