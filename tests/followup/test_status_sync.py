@@ -120,7 +120,7 @@ def test_a_disconnected_tenant_is_skipped_without_a_request(office: Office, long
     tenants.record_disconnect(office.engine, TENANT, at=pendulum.now("UTC"))
     mark = office.request_mark()
     result = sync(office)
-    assert result.skipped and "disconnected" in result.skipped
+    assert result.skipped and "getrennt" in result.skipped
     assert office.requests_since(mark) == [] and current(office) == {}
 
 
@@ -139,3 +139,19 @@ def test_statuses_follow_a_new_lexware_id(office: Office, long_ago: Callable[[],
     assert (row.lexware_id, row.status, row.voucher_number) == (new_id["id"], "open", "RE0001")
     history = lexware_status.history(office.engine, tenant_id=TENANT, stream="invoices", doc_key="a")
     assert [(h.old_status, h.new_status) for h in history] == [(None, "draft"), (None, "open")]
+
+
+def test_it_waits_for_a_delivery_to_the_same_organisation(office: Office, long_ago: Callable[[], datetime]) -> None:
+    from lexoffice.state.locks import OrganisationLease
+
+    office.send("a", sent_at=long_ago())
+    delivering = OrganisationLease(office.engine, org_key=office.org_id, holder="a delivery", ttl_seconds=60)
+    assert delivering.acquire()
+    mark = office.request_mark()
+    with pytest.raises(TenantBlocked, match="nächsten Lauf"):
+        run_for_tenant(state_engine=office.engine, tenant=office.tenant, client_factory=office.client,
+                       grace=ZERO, lease_wait=0.5)
+    assert office.requests_since(mark) == [("GET", "/v1/profile")] and current(office) == {}
+    delivering.release()
+    sync(office)
+    assert current(office) == {"a": ("draft", None)}

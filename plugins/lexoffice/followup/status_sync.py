@@ -179,8 +179,8 @@ def run_for_tenant(*, state_engine: sa.Engine, tenant: Any, client_factory: Call
     """
     if not tenant.connected:
         result = SyncResult(tenant.tenant_id)
-        result.skipped = (f"tenant {tenant.tenant_id} is disconnected: Lexware status not read "
-                          "(read again after `lexoffice tenant reconnect`)")
+        result.skipped = (f"Mandant {tenant.tenant_id} ist von Lexware Office getrennt: Status nicht gelesen, "
+                          "wieder nach `lexoffice tenant reconnect` (tenant disconnected: status not read)")
         return result
     client = client_factory(tenant)
     counted = {"requests": 0}
@@ -197,9 +197,9 @@ def run_for_tenant(*, state_engine: sa.Engine, tenant: Any, client_factory: Call
         client.before_request = before_request
         preflight.check_profile(tenant, client.get_profile(), refuse_small_business=False)
         if not lease.acquire(wait_seconds=lease_wait):
-            raise TenantBlocked(f"tenant {tenant.tenant_id}: a delivery to Lexware organisation "
-                                f"{tenant.organization_id} kept running for {lease_wait:.0f} s; the Lexware status "
-                                "is read by the next run")
+            raise TenantBlocked(f"Mandant {tenant.tenant_id}: eine Übertragung an dieselbe Lexware-Organisation lief "
+                                f"länger als {lease_wait:.0f} s; der Status wird im nächsten Lauf gelesen (a delivery "
+                                f"to organisation {tenant.organization_id} kept the lease; status read next run)")
         try:
             result = sync_statuses(state_engine, client, tenant, run_id=run_id, grace=grace)
         finally:
