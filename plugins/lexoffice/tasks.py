@@ -212,32 +212,16 @@ def sync_status(tenant_id: str, source_conn_id: str, context: dict[str, Any]) ->
     Skipped for dry runs and selections (the nightly run does it). Lexware or the source being unreachable is
     a line in the report, not a failed run: the statuses are read again the next night.
     """
-    from lexoffice.client.errors import LexofficeError
-    from lexoffice.followup import columns, status_sync, writeback
+    from lexoffice.followup import nightly
 
     params = context["params"]
     if params.get("dry_run") or params.get("document_ids"):
         return {"tenant_id": tenant_id, "skipped": "Probelauf oder Auswahl: Status wird nachts gelesen"}
     engine = connections.state_engine()
-    tenant = tenants.get_tenant(engine, tenant_id)
-    try:
-        result = status_sync.run_for_tenant(state_engine=engine, tenant=tenant,
-                                            client_factory=connections.client_factory(engine),
-                                            run_id=context["run_id"], lease_ttl=lease_ttl_seconds())
-    except (LexofficeError, TenantBlocked) as err:
-        log.warning("tenant %s: Lexware status not read: %s", tenant_id, err)
-        return {"tenant_id": tenant_id, "error": str(err)}
-    summary = result.as_dict()
-    for line in columns.change_lines(result):
-        log.info("%s", line)
-    if writeback.enabled(engine, tenant_id):
-        try:
-            summary["written_back"] = writeback.write_back(state_engine=engine, tenant=tenant,
-                                                           source_engine=connections.engine_for(source_conn_id))
-        except writeback.SourceReadOnly as err:
-            log.error("%s", err)
-            summary["writeback_error"] = str(err)
-    return summary
+    return nightly.run(state_engine=engine, tenant=tenants.get_tenant(engine, tenant_id),
+                       client_factory=connections.client_factory(engine),
+                       source_engine=lambda: connections.engine_for(source_conn_id), run_id=context["run_id"],
+                       lease_ttl=lease_ttl_seconds())
 
 
 def _record(engine: Any, context: dict[str, Any], tenant_id: str, stream: str, started: datetime, status: str,

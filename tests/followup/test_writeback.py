@@ -105,3 +105,26 @@ def test_a_read_only_sqlite_source_gets_the_same_clear_error(office: Office, tmp
     with pytest.raises(writeback.SourceReadOnly, match="nur Lesezugriff"):
         writeback.write_back(state_engine=office.engine, source_engine=source, tenant=office.tenant)
     source.dispose()
+
+
+def test_the_nightly_step_writes_back_even_when_lexware_cannot_be_read(office: Office, tmp_path: Path,
+                                                                       long_ago: Callable[[], datetime]) -> None:
+    from lexoffice.client import ApiKeyAuth, LexofficeClient
+    from lexoffice.client.retry import RetryPolicy
+    from lexoffice.followup import nightly
+    from tests.support.sandbox_server import free_port
+
+    office.send("draft:a", sent_at=long_ago())
+    writeback.set_enabled(office.engine, TENANT, True)
+    source = make_engine(f"sqlite:///{tmp_path / 'fieldservice.db'}")
+    unreachable = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    def client_factory(_: object) -> LexofficeClient:
+        return LexofficeClient(unreachable, ApiKeyAuth(office.api_key), allow_insecure_http=True,
+                               retry=RetryPolicy(max_attempts=1))
+
+    summary = nightly.run(state_engine=office.engine, tenant=office.tenant, client_factory=client_factory,
+                          source_engine=lambda: source)
+    assert "error" in summary and summary["written_back"] == 1
+    assert _table(source) == {"a": ("sent", None, None)}  # Datum senden and state, no Lexware status yet
+    source.dispose()
