@@ -7,13 +7,17 @@ DOC_MD = """
 ### Invoice drafts → Lexware Office
 
 Every night (03:00 Europe/Berlin) this DAG reads the invoice drafts created or changed in the run's data
-interval (from a completed work order, from a contract, or by hand), validates them, and creates them in each
-tenant's Lexware Office organisation **as drafts**: the accountant checks and sends them there.
+interval and a look-back of 3 days before it (from a completed work order, from a contract, or by hand),
+validates them, and creates them in each tenant's Lexware Office organisation **as drafts**: the accountant
+checks and sends them there. A tenant in send mode `requested` (the default) sends only the drafts marked
+"An die Buchhaltung senden" in the field-service system.
 
 * **Per tenant:** `stage` (extract, validate, record in the outbox) → `deliver` (preflight, reconcile, send) →
   `report` (counts, every failure with its reason, "Datum senden").
-* **Manual trigger:** choose a *tenant*, optionally *documents* (draft ids) to send just those, *dry run* to see
-  what would be sent, and *from/to dates* for runs without a data interval.
+* **Manual trigger:** choose a *tenant*, optionally *documents* (draft ids or numbers such as RE-2026-00026) to
+  send just those (a rejected one is sent again; the run fails if one of them is not sent), *dry run* to see
+  what would be sent, and *from/to dates* for runs without a data interval. Untick "Unpause on trigger" unless
+  the nightly schedule should start: the DAG is paused until someone unpauses it.
 * **Never twice:** the outbox in the state database is the only truth about what was sent; re-running any task,
   run or backfill sends nothing twice. `lexoffice report` shows every draft's state.
 """
@@ -24,4 +28,5 @@ dag = build_dag(
     cron="0 3 * * *",
     source_conn_id=FIELDSERVICE_CONN_ID,
     doc_md=DOC_MD,
+    description="Rechnungsentwürfe an Lexware Office, jede Nacht 03:00 (Europe/Berlin), genau einmal",
 )

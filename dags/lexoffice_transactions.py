@@ -23,4 +23,6 @@ dag = build_dag(
     cron="30 3 * * *",
     source_conn_id=BANK_CONN_ID,
     doc_md=DOC_MD,
+    description="Abgeschlossene Bank- und Kartenumsätze an Lexware Office, jede Nacht 03:30 (Europe/Berlin), "
+                "genau einmal",
 )

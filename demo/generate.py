@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -193,11 +194,43 @@ def _fieldservice_company(writer: _Writer, expected: _Expected, rng: random.Rand
             target = next(line for line in lines if line["type"] == "custom")
             defect.apply(target, is_reduced(payloads.relevant_date(draft, draft["voucher_date"])))
             codes.append(defect.code)
+        _office_facts(draft, lines, _window_end(start, days))
         writer.add(tables.invoice_drafts, draft)
         for line in lines:
             writer.add(tables.invoice_draft_lines, line)
         expected.add(draft["id"], codes)
     return company_id
+
+
+#: Share of demo drafts whose send the office requested ("An die Buchhaltung senden"); the rest stay unsent in
+#: send mode 'requested', so the demo shows both kinds.
+REQUESTED_SHARE = 0.7
+_CENT = Decimal("0.01")
+
+
+def _office_facts(draft: Row, lines: list[Row], end: datetime) -> None:
+    """``send_requested_at`` for most drafts and the source's own gross total (tax rounded per line, as many
+    source systems do, so some totals differ from Lexware's by a cent). Drawn from a generator of the draft's
+    own, so the other demo rows stay what they were."""
+    rng = random.Random(f"{draft['id']}:office")
+    if rng.random() < REQUESTED_SHARE:
+        changed = draft["updated_at"] or draft["created_at"]
+        draft["send_requested_at"] = min(changed + timedelta(minutes=rng.randrange(5, 600)),
+                                         end - timedelta(microseconds=1))
+    total = Decimal(0)
+    try:
+        for line in lines:
+            if line.get("type") != "custom":
+                continue
+            discount = Decimal(str(line.get("discount_percentage") or 0))
+            amount = (Decimal(str(line["quantity"])) * Decimal(str(line["unit_price"])) * (100 - discount) / 100
+                      ).quantize(_CENT, rounding=ROUND_HALF_UP)
+            if draft["tax_type"] == "net":
+                amount += (amount * Decimal(str(line["tax_rate"])) / 100).quantize(_CENT, rounding=ROUND_HALF_UP)
+            total += amount
+    except (TypeError, ValueError, ArithmeticError):
+        return  # a line broken on purpose: the source shows no total
+    draft["source_gross_total"] = float(total)
 
 
 def _customer(rng: random.Random, company_id: str, n: int, start: date) -> Row:

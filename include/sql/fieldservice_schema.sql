@@ -91,8 +91,14 @@ CREATE TABLE IF NOT EXISTS invoice_drafts (
     service_period_start  DATE,                -- Leistungszeitraum start and
     service_period_end    DATE,                -- end (both or neither)
     created_at            TIMESTAMP WITH TIME ZONE NOT NULL,
-    updated_at            TIMESTAMP WITH TIME ZONE  -- NULL until changed; windows read COALESCE(updated_at, created_at)
+    updated_at            TIMESTAMP WITH TIME ZONE, -- NULL until changed; windows read COALESCE(updated_at, created_at)
+    send_requested_at     TIMESTAMP WITH TIME ZONE, -- optional: set by "An die Buchhaltung senden" (send mode 'requested')
+    source_gross_total    NUMERIC                   -- optional: the gross total the source system shows (compared, not sent)
 );
+
+-- Nightly runs of tenants in send mode 'requested' look for drafts whose send was requested.
+CREATE INDEX IF NOT EXISTS ix_invoice_drafts_company_requested
+    ON invoice_drafts (company_id, send_requested_at);
 
 -- Draft lines, in print order.
 CREATE TABLE IF NOT EXISTS invoice_draft_lines (

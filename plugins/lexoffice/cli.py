@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import html
 import logging
 import os
@@ -183,18 +184,32 @@ def cmd_tenant_add(args: argparse.Namespace) -> int:
     tenant = tenants.add_tenant(
         engine, tenant_id=args.tenant_id, name=args.name or args.tenant_id, lexoffice_conn_id=args.conn_id,
         invoice_company_id=args.invoice_company, bank_company_id=args.bank_company,
-        export_since=export_since, auth_mode="oauth" if args.oauth else "api_key",
+        export_since=export_since, auth_mode="oauth" if args.oauth else "api_key", send_mode=args.send_mode,
     )
+    if args.send_mode:
+        tenants.set_send_mode(engine, tenant.tenant_id, args.send_mode)  # also for a tenant that existed
+    mode = tenants.send_mode(engine, tenant.tenant_id)
+    print(f"tenant {tenant.tenant_id} ({tenant.name}) sends {_send_mode_text(mode)}")
     print(f"tenant {tenant.tenant_id} ({tenant.name}) uses connection {tenant.lexoffice_conn_id}; "
           f"connect it with `lexoffice tenant connect {tenant.tenant_id}`")
     return 0
 
 
+def _send_mode_text(mode: str) -> str:
+    if mode == "requested":
+        return "only drafts marked 'An die Buchhaltung senden' (send mode 'requested')"
+    return "every valid draft of the night (send mode 'all')"
+
+
 def cmd_tenant_update(args: argparse.Namespace) -> int:
     from lexoffice.state import tenants
 
+    engine = _state_engine(args)
+    if args.send_mode:
+        tenants.set_send_mode(engine, args.tenant_id, args.send_mode)
+        print(f"tenant {args.tenant_id} sends {_send_mode_text(args.send_mode)}")
     tenant = tenants.update_tenant(
-        _state_engine(args), args.tenant_id, name=args.name, lexoffice_conn_id=args.conn_id,
+        engine, args.tenant_id, name=args.name, lexoffice_conn_id=args.conn_id,
         invoice_company_id=args.invoice_company, bank_company_id=args.bank_company,
         auth_mode=("oauth" if args.oauth else "api_key") if args.oauth is not None else None,
     )
@@ -207,14 +222,15 @@ def cmd_tenant_list(args: argparse.Namespace) -> int:
     from lexoffice.report import format_table
     from lexoffice.state import tenants
 
+    engine = _state_engine(args)
     rows = [{
         "tenant": t.tenant_id, "name": t.name, "connection": t.lexoffice_conn_id, "auth": t.auth_mode,
         "connected": "yes" if t.connected else "no", "organisation": t.organization_id or "",
         "export_since": t.export_since or "", "invoices": t.invoice_company_id or "",
-        "transactions": t.bank_company_id or "",
-    } for t in tenants.list_tenants(_state_engine(args))]
+        "transactions": t.bank_company_id or "", "send_mode": tenants.send_mode(engine, t.tenant_id),
+    } for t in tenants.list_tenants(engine)]
     cols = ["tenant", "name", "connection", "auth", "connected", "organisation", "export_since", "invoices",
-            "transactions"]
+            "transactions", "send_mode"]
     print(format_table(rows, cols) if rows else "no tenants yet; add one with `lexoffice tenant add`")
     return 0
 
@@ -268,6 +284,23 @@ def cmd_set_export_since(args: argparse.Namespace) -> int:
     tenant = tenants.set_export_since(_state_engine(args), args.tenant_id, date.fromisoformat(args.date))
     print(f"tenant {tenant.tenant_id}: export since {tenant.export_since}")
     return 0
+
+
+def cmd_resend(args: argparse.Namespace) -> int:
+    from lexoffice import payloads
+    from lexoffice.state import outbox, tenants
+
+    engine = _state_engine(args)
+    tenants.get_tenant(engine, args.tenant_id)  # a clear error for an unknown tenant
+    key_of = payloads.invoice_doc_key if args.stream == "invoices" else payloads.transaction_doc_key
+    keys = [key_of(i) for i in args.ids]
+    moved = outbox.resend_rejected(engine, tenant_id=args.tenant_id, stream=args.stream, doc_keys=keys,
+                                   actor=f"lexoffice resend ({getpass.getuser()})")
+    for key in moved:
+        print(f"{key}: rejected -> pending; sent by the next run")
+    for key in sorted(set(keys) - set(moved)):
+        print(f"{key}: not rejected (see `lexoffice report --tenant {args.tenant_id}`); unchanged")
+    return 0 if moved else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -358,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--bank-company", help="company id in the bank source (enables transactions)")
     add.add_argument("--export-since", help="YYYY-MM-DD; default: the first connect date")
     add.add_argument("--oauth", action="store_true", help="the connection is an OAuth client (partner app)")
+    add.add_argument("--send-mode", choices=["requested", "all"],
+                     help="which drafts nightly runs send (default for a new tenant: requested, see docs/sources.md)")
     add.set_defaults(func=cmd_tenant_add)
     upd = tenant.add_parser("update", help="change a tenant's name, connection or company ids")
     upd.add_argument("tenant_id")
@@ -366,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     upd.add_argument("--invoice-company")
     upd.add_argument("--bank-company")
     upd.add_argument("--oauth", action=argparse.BooleanOptionalAction, default=None)
+    upd.add_argument("--send-mode", choices=["requested", "all"],
+                     help="requested: nightly runs send drafts marked 'An die Buchhaltung senden'; all: every "
+                          "valid draft")
     upd.set_defaults(func=cmd_tenant_update)
     tenant.add_parser("list", help="list tenants").set_defaults(func=cmd_tenant_list)
     for name, helptext in (("connect", "connect (first time: records the organisation and export-since)"),
@@ -397,6 +435,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tenant_id")
     p.add_argument("ids", nargs="+", help="source ids of the drafts (the report's id column)")
     p.set_defaults(func=cmd_resend_deleted)
+
+    res = sub.add_parser("resend", help="send rejected documents again (after fixing them in Lexware Office)")
+    res.add_argument("tenant_id")
+    res.add_argument("ids", nargs="+", help="source ids (the 'id' column of `lexoffice report`)")
+    res.add_argument("--stream", choices=["invoices", "transactions"], default="invoices")
+    res.set_defaults(func=cmd_resend)
 
     rep = sub.add_parser("report", help="per document: state, Lexware id, Datum senden, reason")
     rep.add_argument("--tenant")

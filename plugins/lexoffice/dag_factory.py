@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task, task_group
 
 PARAMS_DOC = {
     "tenant": "Only this tenant (its id, see `lexoffice tenant list`). Empty: every tenant of this stream.",
-    "document_ids": "Source ids of the documents to send (the 'select drafts and send them to accounting' action). "
-                    "Empty: everything in the run's window.",
+    "document_ids": "Documents to send (the 'select drafts and send them to accounting' action): source ids, or "
+                    "draft numbers such as RE-2026-00026. Sent whatever the tenant's send mode; a rejected one is "
+                    "sent again. Empty: the run's window.",
     "dry_run": "Validate and show exactly what would be sent, and send nothing.",
     "from_date": "First day to read (YYYY-MM-DD), for runs without a data interval or to override it.",
     "to_date": "Last day to read, inclusive (YYYY-MM-DD). Empty: up to now.",
@@ -25,9 +27,10 @@ PARAMS_DOC = {
 def _params() -> dict[str, Param]:
     return {
         "tenant": Param(None, type=["null", "string"], title="Tenant", description=PARAMS_DOC["tenant"]),
-        "document_ids": Param([], type="array", items={"type": "string"}, title="Documents",
+        # Every type allows null: the trigger form marks a field without null as required, and none is.
+        "document_ids": Param([], type=["null", "array"], items={"type": "string"}, title="Documents",
                               description=PARAMS_DOC["document_ids"]),
-        "dry_run": Param(False, type="boolean", title="Dry run", description=PARAMS_DOC["dry_run"]),
+        "dry_run": Param(False, type=["null", "boolean"], title="Dry run", description=PARAMS_DOC["dry_run"]),
         "from_date": Param(None, type=["null", "string"], format="date", title="From date",
                            description=PARAMS_DOC["from_date"]),
         "to_date": Param(None, type=["null", "string"], format="date", title="To date",
@@ -35,16 +38,27 @@ def _params() -> dict[str, Param]:
     }
 
 
-def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_md: str) -> DAG:
+#: The UI takes a DAG's timezone from its start_date: a Berlin start date makes it show Berlin times.
+START_DATE = pendulum.datetime(2025, 1, 1, tz="Europe/Berlin")
+OWNER = "buchhaltung"
+
+
+def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_md: str,
+              description: str | None = None) -> DAG:
     with DAG(
         dag_id=dag_id,
+        description=description,
+        start_date=START_DATE,
         schedule=CronDataIntervalTimetable(cron, timezone="Europe/Berlin"),
         catchup=False,
+        # Paused until a person unpauses it: the trigger form's "Unpause on trigger" box (ticked by default) would
+        # otherwise turn a first dry run into a schedule that sends for real (docs/operations.md).
+        is_paused_upon_creation=True,
         max_active_runs=1,
         params=_params(),
         doc_md=doc_md,
         tags=["lexoffice", stream],
-        default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
+        default_args={"owner": OWNER, "retries": 1, "retry_delay": timedelta(minutes=2)},
     ) as dag:
 
         @task(task_id="select_tenants", retries=0)
@@ -56,7 +70,7 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
 
         @task_group(group_id="tenant")
         def per_tenant(tenant: dict[str, str]) -> None:
-            @task(task_id="stage", map_index_template="{{ tenant_label }}")
+            @task(task_id="stage", map_index_template="{{ tenant_label }}", multiple_outputs=False)
             def stage(tenant: dict[str, str]) -> dict[str, Any]:
                 """Extract the window (or selection) from the source, validate it, record it in the outbox."""
                 from lexoffice.tasks import stage as impl
@@ -65,7 +79,7 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
                 context["tenant_label"] = tenant["name"]
                 return impl(stream, tenant["tenant_id"], source_conn_id, context)
 
-            @task(task_id="deliver", map_index_template="{{ tenant_label }}")
+            @task(task_id="deliver", map_index_template="{{ tenant_label }}", multiple_outputs=False)
             def deliver(tenant: dict[str, str], staged: dict[str, Any]) -> dict[str, Any]:
                 """Send the tenant's pending documents to Lexware Office exactly once (or preview them)."""
                 from lexoffice.tasks import deliver as impl
@@ -74,7 +88,8 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
                 context["tenant_label"] = tenant["name"]
                 return impl(stream, tenant["tenant_id"], source_conn_id, staged, context)
 
-            @task(task_id="report", map_index_template="{{ tenant_label }}", trigger_rule="all_done", retries=0)
+            @task(task_id="report", map_index_template="{{ tenant_label }}", trigger_rule="all_done", retries=0,
+                  multiple_outputs=False)
             def report(tenant: dict[str, str]) -> dict[str, int]:
                 """Counts by state and every failure with its reason; runs even when delivery was blocked, and then
                 fails so that the DAG run fails and alerting fires."""

@@ -6,6 +6,7 @@ re-running it, in any run or backfill, sends nothing twice and loses nothing.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -25,7 +26,9 @@ from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.delivery.transactions import TransactionDelivery
 from lexoffice.documents import StagedDocument, Stream
 from lexoffice.gc_thresholds import bulk_allocation
+from lexoffice.source import draft_facts
 from lexoffice.state import outbox, tenants
+from lexoffice.state.db import write_transaction
 from lexoffice.state.locks import OrganisationLease
 from lexoffice.state.outbox import StageCounts
 from lexoffice.windows import Window
@@ -81,6 +84,16 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
     processes = parallel_stage.configured_processes() if processes is None else processes
     progress = StageProgress(f"tenant {tenant.tenant_id} {stream}", on_progress)
     doc_keys: list[str] = []
+    missing: list[str] = []
+    if source_ids and stream == Stream.INVOICES:
+        # A person may name a draft by its number ('RE-2026-00026') as well as by its source id.
+        selection = draft_facts.resolve_selection(source_engine, company_id=tenant.invoice_company_id,
+                                                  tokens=source_ids)
+        source_ids, missing = selection.ids, selection.missing
+        if not source_ids:
+            log.warning("none of the selected drafts exists for tenant %s: %s", tenant.tenant_id, ", ".join(missing))
+            return {"tenant_id": tenant.tenant_id, "window": None, "counts": asdict(StageCounts()), "doc_keys": [],
+                    "missing_ids": missing}
     parallel = processes > 1 and window is not None and not source_ids
     if parallel and parallel_stage.supported(state_engine, source_engine):
         counts = parallel_stage.stage_window(
@@ -91,13 +104,15 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
             state_engine=state_engine, source_engine=source_engine, tenant=tenant, stream=stream, window=window,
             source_ids=source_ids, run_id=run_id, on_batch=progress.staged, on_read=progress.read)
     totals = {key: int(value) for key, value in asdict(counts).items()}
-    if source_ids:
-        missing = len(set(source_ids)) - len(doc_keys)
-        if missing > 0:
-            log.warning("%d selected id(s) were not found for tenant %s", missing, tenant.tenant_id)
+    if source_ids is not None and stream == Stream.TRANSACTIONS:
+        found = set(doc_keys)
+        missing = [i for i in dict.fromkeys(source_ids) if f"txn:{i}" not in found]
+    if missing:
+        log.warning("%d selected id(s) were not found for tenant %s: %s", len(missing), tenant.tenant_id,
+                    ", ".join(missing))
     log.info("tenant %s %s staged %s: %s", tenant.tenant_id, stream, window or "selection", totals)
     return {"tenant_id": tenant.tenant_id, "window": str(window) if window else None, "counts": totals,
-            "doc_keys": doc_keys if source_ids else None}
+            "doc_keys": doc_keys if source_ids is not None else None, "missing_ids": missing}
 
 
 def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
@@ -159,6 +174,8 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
 
     Raises :class:`TenantBlocked` when a preflight check fails; nothing is sent and nothing is lost.
     """
+    if stream == Stream.INVOICES and source_engine is not None:
+        warn_about_totals(state_engine=state_engine, source_engine=source_engine, tenant=tenant, doc_keys=doc_keys)
     if dry_run:
         delivery_cls = InvoiceDelivery if stream == Stream.INVOICES else TransactionDelivery
         return delivery_cls(state_engine, None, tenant, run_id=run_id).run(doc_keys=doc_keys, dry_run=True)
@@ -168,9 +185,11 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
         preflight.check_company_settings(tenant, company_settings(source_engine, tenant.invoice_company_id))
     client = client_factory(tenant)
     try:
-        return _deliver_with_lease(state_engine=state_engine, tenant=tenant, stream=stream, client=client,
-                                   doc_keys=doc_keys, run_id=run_id, lease_ttl=lease_ttl, lease_wait=lease_wait,
-                                   confirm_grace_seconds=confirm_grace_seconds)
+        result = _deliver_with_lease(state_engine=state_engine, tenant=tenant, stream=stream, client=client,
+                                     doc_keys=doc_keys, run_id=run_id, lease_ttl=lease_ttl, lease_wait=lease_wait,
+                                     confirm_grace_seconds=confirm_grace_seconds)
+        result.requests = getattr(client, "requests_sent", 0)
+        return result
     except (AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError) as err:
         # Wherever it happens (profile, contact lookup, token refresh): a person must act (reconnect, upgrade)
         # or the budget is used up. Nothing was executed by Lexware; the documents wait for the next run.
@@ -208,6 +227,113 @@ def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream,
     finally:
         client.before_request = None
         lease.release()
+
+
+def stage_requested(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, window: Window,
+                    run_id: str | None = None) -> dict[str, Any]:
+    """Send mode ``requested``: stage the drafts whose send was requested, and requested or changed in ``window``.
+
+    Drafts nobody asked to send are not read at all: they are not ready, and a draft in Lexware Office cannot
+    be deleted through the API.
+    """
+    ids = draft_facts.requested_in_window(source_engine, company_id=tenant.invoice_company_id, window=window)
+    log.info("tenant %s: %d draft(s) with 'An die Buchhaltung senden' in %s", tenant.tenant_id, len(ids), window)
+    if ids:
+        counts, _ = stage_in_this_process(state_engine=state_engine, source_engine=source_engine, tenant=tenant,
+                                          stream=Stream.INVOICES, window=None, source_ids=ids, run_id=run_id)
+    else:
+        counts = StageCounts()
+    return {"tenant_id": tenant.tenant_id, "window": str(window), "counts": asdict(counts) | {"requested": len(ids)},
+            "doc_keys": None}
+
+
+def requested_doc_keys(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any) -> list[str]:
+    """Send mode ``requested``: the rows a nightly delivery may touch. Pending drafts whose send is requested in
+    the source right now or that a person chose again with ``lexoffice resend``, and every row whose outcome is
+    unknown (those are only reconciled, never re-sent blindly, and must be settled whatever the mode)."""
+    from lexoffice.state import history
+
+    pending = outbox.rows(state_engine, tenant_id=tenant.tenant_id, stream=Stream.INVOICES,
+                          states=[outbox.DocState.PENDING])
+    by_id = {row.doc_key.split(":", 1)[-1]: row.doc_key for row in pending}
+    wanted = draft_facts.requested_among(source_engine, company_id=tenant.invoice_company_id, ids=list(by_id))
+    chosen = history.latest_by_kind(state_engine, tenant_id=tenant.tenant_id, stream=Stream.INVOICES,
+                                    kind=history.RESEND)
+    wanted |= {i for i, key in by_id.items() if key in chosen}
+    unknown = outbox.rows(state_engine, tenant_id=tenant.tenant_id, stream=Stream.INVOICES,
+                          states=[outbox.DocState.UNKNOWN, outbox.DocState.SENDING])
+    waiting = len(by_id) - len(wanted)
+    if waiting:
+        log.info("tenant %s: %d valid draft(s) wait for 'An die Buchhaltung senden' and are not sent",
+                 tenant.tenant_id, waiting)
+    return [by_id[i] for i in sorted(wanted)] + [row.doc_key for row in unknown]
+
+
+#: Reasons whose field starts with this are about the tenant's own company (validation/reasons.py), not the draft.
+TENANT_LEVEL_FIELD_PREFIX = "company."
+
+
+def recheck_tenant_reasons(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
+                           run_id: str | None = None) -> int:
+    """Stage again every unsent draft held back only by its company's data (licence 'Rechnungswesen' off,
+    another accounting software, company address or tax id missing).
+
+    Those reasons are fixed in the company's settings, not in the draft, so the draft's own change time never
+    brings it back into a window: without this, switching the licence on would never send them.
+    Returns how many drafts were checked again.
+    """
+    if stream != Stream.INVOICES:
+        return 0
+    held = [row.doc_key.split(":", 1)[-1]
+            for row in outbox.iter_rows(state_engine, tenant_id=tenant.tenant_id, stream=stream,
+                                        states=[outbox.DocState.INVALID])
+            if any(str(reason.get("field", "")).startswith(TENANT_LEVEL_FIELD_PREFIX) for reason in row.reasons)]
+    if held:
+        counts, _ = stage_in_this_process(state_engine=state_engine, source_engine=source_engine, tenant=tenant,
+                                          stream=stream, window=None, source_ids=held, run_id=run_id)
+        log.info("tenant %s: %d draft(s) held back by company settings checked again: %s", tenant.tenant_id,
+                 len(held), counts.as_dict())
+    return len(held)
+
+
+def warn_about_totals(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any,
+                      doc_keys: Sequence[str] | None, chunk_size: int = 10_000) -> int:
+    """A warning on each pending draft whose source shows another gross total than Lexware will (still sent).
+
+    Written to the document's history once per distinct message and logged; returns how many differ. Pending
+    rows are read a page at a time, so memory stays flat however many are waiting.
+    """
+    from lexoffice.lexware_totals import total_difference
+    from lexoffice.state import history
+
+    if doc_keys is not None:
+        pages: Iterator[list[Any]] = iter([outbox.rows(state_engine, tenant_id=tenant.tenant_id,
+                                                       stream=Stream.INVOICES, states=[outbox.DocState.PENDING],
+                                                       doc_keys=doc_keys)])
+    else:
+        rows = outbox.iter_rows(state_engine, tenant_id=tenant.tenant_id, stream=Stream.INVOICES,
+                                states=[outbox.DocState.PENDING], chunk_size=chunk_size)
+        pages = iter(lambda: list(itertools.islice(rows, chunk_size)), [])
+    known: dict[str, Any] | None = None
+    differing = 0
+    for page in pages:
+        by_id = {row.doc_key.split(":", 1)[-1]: row for row in page if row.payload}
+        totals = draft_facts.source_totals(source_engine, company_id=tenant.invoice_company_id, ids=list(by_id))
+        for draft_id, source_total in totals.items():
+            row = by_id[draft_id]
+            message = total_difference(row.payload, source_total)
+            if message is None:
+                continue
+            differing += 1
+            log.warning("%s: %s", row.source_ref, message)
+            if known is None:
+                known = history.latest_by_kind(state_engine, tenant_id=tenant.tenant_id, stream=Stream.INVOICES,
+                                               kind=history.WARNING)
+            if known.get(row.doc_key) != message:
+                with write_transaction(state_engine) as conn:
+                    history.record(conn, tenant_id=tenant.tenant_id, stream=Stream.INVOICES, doc_key=row.doc_key,
+                                   kind=history.WARNING, message=message)
+    return differing
 
 
 def now_utc() -> datetime:

@@ -41,6 +41,11 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Only for OAuth, e.g. https://app.lexware.de/oauth2/token",
                         "schema": {"type": ["string", "null"]},
                     },
+                    "timeout": {
+                        "label": "Timeout (seconds)",
+                        "description": "How long one request may take to answer (read timeout); empty: 30 s.",
+                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                    },
                     "allow_insecure_http": {
                         "label": "Allow plain http:// to a non-loopback host",
                         "description": "Never in production. Loopback hosts (the sandbox) are always allowed.",

@@ -3,6 +3,7 @@ per run and tenant the counts by state, ending with one line readable at a glanc
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import pendulum
 
 from lexoffice.documents import Stream
 from lexoffice.followup import columns as followup_columns
-from lexoffice.state import duplicates, outbox, tenants
+from lexoffice.state import duplicates, history, outbox, tenants
 from lexoffice.state.outbox import DocState
 
 BERLIN = pendulum.timezone("Europe/Berlin")
@@ -28,12 +29,11 @@ COLUMNS = ["tenant", "stream", "document", "id", "state", "lexware_id", "datum_s
 
 
 def _reason_text(reasons: Sequence[dict[str, Any]] | None, language: str) -> str:
+    """Every reason, in full: a person must be able to act on each without looking elsewhere."""
     if not reasons:
         return ""
     key = "message_de" if language == "de" else "message_en"
-    first = reasons[0]
-    text = f"[{first.get('code')}] {first.get('field')}: {first.get(key) or first.get('message_en')}"
-    return text + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
+    return "; ".join(f"[{r.get('code')}] {r.get('field')}: {r.get(key) or r.get('message_en')}" for r in reasons)
 
 
 def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, streams: Iterable[str] | None = None,
@@ -48,6 +48,7 @@ def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, strea
         for stream in wanted_streams:
             twice = duplicates.for_stream(engine, tenant_id=tenant_id, stream=str(stream))
             in_lexware = followup_columns.status_columns(engine, tenant_id=tenant_id, stream=stream, language=language)
+            warnings = history.latest_by_kind(engine, tenant_id=tenant_id, stream=stream, kind=history.WARNING)
             for row in outbox.rows(engine, tenant_id=tenant_id, stream=stream, states=wanted_states,
                                    doc_keys=doc_keys):
                 sent = pendulum.instance(row.sent_at).in_timezone(BERLIN).strftime("%d.%m.%Y %H:%M") \
@@ -62,6 +63,8 @@ def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, strea
                 if row.changed_after_send:
                     reason = ("changed in the source after it was sent; not sent again - correct the draft in "
                               "Lexware Office by hand" + (f"; {reason}" if reason else ""))
+                if row.doc_key in warnings and row.state in (DocState.PENDING, DocState.SENT):
+                    reason = f"Hinweis: {warnings[row.doc_key]}" + (f"; {reason}" if reason else "")
                 out.append({
                     "tenant": tenant_id, "stream": str(stream), "document": row.source_ref or row.doc_key,
                     "id": row.doc_key.split(":", 1)[-1],
@@ -88,14 +91,29 @@ def summary_line(tenant_id: str, stream: str, counts: dict[str, int]) -> str:
 
 
 def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMNS, max_width: int = 70) -> str:
-    def cell(value: Any) -> str:
-        text = " ".join(str(value).split())
-        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+    """A plain-text table; a cell longer than ``max_width`` is wrapped onto further lines, never cut."""
+    def cell(value: Any) -> list[str]:
+        return textwrap.wrap(" ".join(str(value).split()), max_width, break_on_hyphens=False) or [""]
 
-    widths = {c: max([len(c)] + [len(cell(r.get(c, ""))) for r in rows]) for c in columns}
-    lines = ["  ".join(c.ljust(widths[c]) for c in columns), "  ".join("-" * widths[c] for c in columns)]
-    lines += ["  ".join(cell(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    cells = [{c: cell(r.get(c, "")) for c in columns} for r in rows]
+    widths = {c: max([len(c)] + [len(part) for row in cells for part in row[c]]) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip(),
+             "  ".join("-" * widths[c] for c in columns)]
+    for row in cells:
+        for i in range(max(len(parts) for parts in row.values())):
+            parts = [(row[c][i] if i < len(row[c]) else "").ljust(widths[c]) for c in columns]
+            lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
+
+
+def selection_not_sent(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any]) -> list[str]:
+    """One line per selected document that is not in Lexware Office after the run (or that does not exist)."""
+    lines = [f"{token}: nicht gefunden / not found for this tenant" for token in stage.get("missing_ids") or []]
+    for row in outbox.rows(engine, tenant_id=tenant_id, stream=stream, doc_keys=stage.get("doc_keys") or []):
+        if row.state != DocState.SENT:
+            why = _reason_text(row.reasons, "de") or row.last_error or ""
+            lines.append(f"{row.source_ref or row.doc_key}: {row.state}" + (f" - {why}" if why else ""))
+    return lines
 
 
 def run_report(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any] | None,

@@ -15,8 +15,8 @@ from lexoffice import connections, pipeline
 from lexoffice import report as reporting
 from lexoffice.delivery.result import TenantBlocked
 from lexoffice.documents import Stream
-from lexoffice.state import runs, tenants
-from lexoffice.windows import WindowError, clamp, requested_window
+from lexoffice.state import outbox, runs, tenants
+from lexoffice.windows import WindowError, clamp, lookback_from_env, requested_window
 
 log = logging.getLogger(__name__)
 XCOM_PREVIEW_LIMIT = 50
@@ -61,6 +61,7 @@ def _window_args(context: dict[str, Any]) -> dict[str, Any]:
         "from_date": params.get("from_date"),
         "to_date": params.get("to_date"),
         "now": pendulum.now("UTC"),
+        "lookback": lookback_from_env(),
     }
 
 
@@ -105,9 +106,23 @@ def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, A
             log.warning(message)
             return {"tenant_id": tenant_id, "window": None, "counts": {}, "doc_keys": None, "skipped": message}
     source = connections.engine_for(source_conn_id)
-    staged = pipeline.stage_tenant(state_engine=engine, source_engine=source, tenant=tenant, stream=Stream(stream),
-                                   window=window, source_ids=ids or None, run_id=context["run_id"])
+    if window is not None and _sends_requested_only(engine, tenant_id, stream):
+        staged = pipeline.stage_requested(state_engine=engine, source_engine=source, tenant=tenant, window=window,
+                                          run_id=context["run_id"])
+    else:
+        staged = pipeline.stage_tenant(state_engine=engine, source_engine=source, tenant=tenant,
+                                       stream=Stream(stream), window=window, source_ids=ids or None,
+                                       run_id=context["run_id"])
+    if window is not None:
+        staged["rechecked"] = pipeline.recheck_tenant_reasons(state_engine=engine, source_engine=source,
+                                                              tenant=tenant, stream=Stream(stream),
+                                                              run_id=context["run_id"])
     return staged
+
+
+def _sends_requested_only(engine: Any, tenant_id: str, stream: str) -> bool:
+    """Whether a nightly run sends only the drafts whose send was requested (the tenant's send mode)."""
+    return stream == Stream.INVOICES and tenants.send_mode(engine, tenant_id) == "requested"
 
 
 def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, Any],
@@ -122,6 +137,16 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
         log.warning(message)
         _record(engine, context, tenant_id, stream, started, "nothing-selected", {}, message)
         return {"sent": 0, "message": message}
+    if selection and not params.get("dry_run"):
+        # Selecting a rejected document again is how a person says "I fixed it in Lexware Office, send it".
+        again = outbox.resend_rejected(engine, tenant_id=tenant_id, stream=stream, doc_keys=selection,
+                                       actor=f"Airflow run {context['run_id']}")
+        if again:
+            log.info("%d rejected document(s) selected again, back to pending and sent now: %s", len(again),
+                     ", ".join(again))
+    elif not params.get("document_ids") and _sends_requested_only(engine, tenant_id, stream):
+        selection = pipeline.requested_doc_keys(state_engine=engine, tenant=tenant,
+                                                source_engine=connections.engine_for(source_conn_id))
     if not tenant.connected and not params.get("dry_run"):
         # A deliberate disconnect is not an alert: documents are staged and wait for the reconnect.
         message = (f"tenant {tenant_id} is disconnected: documents are staged, not sent. After "
@@ -181,6 +206,14 @@ def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, in
     if blocked:
         # The report is the leaf task: failing it makes the DAG run fail, so alerting fires.
         raise AirflowFailException(f"delivery blocked: {blocked}")
+    params = context["params"]
+    if params.get("document_ids") and not params.get("dry_run"):
+        not_sent = reporting.selection_not_sent(engine, tenant_id=tenant_id, stream=stream, stage=stage or {})
+        if not_sent:
+            # A person chose these documents and expects them in Lexware Office: a green run would hide that.
+            raise AirflowFailException(
+                f"{len(not_sent)} ausgewählte(s) Dokument(e) nicht gesendet / selected document(s) not sent:\n"
+                + "\n".join(f"  {line}" for line in not_sent))
     return reporting.state_counts(engine, tenant_id=tenant_id, stream=stream)
 
 

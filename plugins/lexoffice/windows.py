@@ -4,16 +4,24 @@ A scheduled run reads its data interval ``[data_interval_start, data_interval_en
 interval (``airflow dags trigger`` without a logical date) reads the ``from_date``/``to_date`` params, and with
 neither, everything since the tenant's ``export_since``. Every window is clamped below by ``export_since``, which
 a tenant can only move forward; a window entirely before it is skipped.
+
+A scheduled run also re-reads a look-back overlap before its interval (``LEXOFFICE_LOOKBACK_DAYS``, default 3):
+a source row can commit after the night's read (a card payment completed at 03:20, written at 03:45), and
+without the overlap no later night would read it. Staging is idempotent, so reading a row again costs a
+comparison, never a second send.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
 from datetime import date, datetime, timedelta
 
 import pendulum
 
 BERLIN = pendulum.timezone("Europe/Berlin")
+LOOKBACK_ENV = "LEXOFFICE_LOOKBACK_DAYS"
+DEFAULT_LOOKBACK = timedelta(days=3)
 
 
 class WindowError(ValueError):
@@ -27,10 +35,13 @@ class Window:
     start: datetime
     end: datetime
     clamped: bool = False
+    lookback: timedelta = timedelta(0)
 
     def __str__(self) -> str:
         fmt = "%Y-%m-%d %H:%M %Z"
         note = " (clamped by export_since)" if self.clamped else ""
+        if self.lookback and not self.clamped:
+            note += f" (incl. {_days(self.lookback)} look-back)"
         return f"[{self.start.astimezone(BERLIN).strftime(fmt)}, {self.end.astimezone(BERLIN).strftime(fmt)}){note}"
 
 
@@ -63,11 +74,13 @@ def requested_window(
     from_date: str | None,
     to_date: str | None,
     now: datetime,
+    lookback: timedelta = timedelta(0),
 ) -> Window | None:
     """The window a run asks for before clamping; ``None`` means "everything since export_since".
 
     Explicit ``from_date``/``to_date`` params win over the data interval, so a manual trigger from the UI (which
     always has an interval) can still choose its dates. ``to_date`` is inclusive: the whole day is read.
+    A data interval starts ``lookback`` earlier (late commits); explicit dates are read exactly as given.
     """
     if from_date or to_date:
         start = day_start(parse_day(from_date, "from_date")) if from_date else None
@@ -78,8 +91,27 @@ def requested_window(
             raise WindowError(f"param 'to_date' ({to_date}) is before 'from_date' ({from_date}); swap them")
         return Window(start, end)
     if data_interval_start is not None and data_interval_end is not None and data_interval_end > data_interval_start:
-        return Window(_utc(data_interval_start), _utc(data_interval_end))
+        return Window(_utc(data_interval_start) - lookback, _utc(data_interval_end), lookback=lookback)
     return None
+
+
+def lookback_from_env() -> timedelta:
+    """The nightly look-back overlap from ``LEXOFFICE_LOOKBACK_DAYS`` (days, may be fractional; 0 turns it off)."""
+    raw = os.environ.get(LOOKBACK_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LOOKBACK
+    try:
+        days = float(raw)
+    except ValueError:
+        raise WindowError(f"{LOOKBACK_ENV}={raw!r} is not a number of days; use e.g. 3 (or 0 to turn it off)") from None
+    if not 0 <= days <= 366:
+        raise WindowError(f"{LOOKBACK_ENV} must be between 0 and 366 days, got {raw!r}")
+    return timedelta(days=days)
+
+
+def _days(span: timedelta) -> str:
+    days = span.total_seconds() / 86_400
+    return f"{days:g} day" + ("" if days == 1 else "s")
 
 
 def clamp(window: Window | None, export_since: date | None, *, now: datetime) -> Window | None:

@@ -163,3 +163,67 @@ def test_report_shows_state_lexware_id_datum_senden_and_reason(state_url: str,
     assert re.search(r"RE-1 \(manual\)\s+1\s+sent\s+inv-123\s+06\.10\.2026 04:05", out)
     assert re.search(r"RE-2 \(manual\)\s+2\s+invalid.*TITLE_TOO_LONG.*Titel zu lang", out)
     assert "nord · invoices: 1 sent" in out and "1 invalid" in out
+
+
+def test_send_mode_on_add_and_update_and_in_the_list(state_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(state_url, "tenant", "add", "neu", "--conn-id", "lexoffice_neu", "--invoice-company", "1") == 0
+    assert run(state_url, "tenant", "add", "alle", "--conn-id", "lexoffice_alle", "--send-mode", "all") == 0
+    engine = make_engine(state_url)
+    assert tenants.send_mode(engine, "neu") == "requested"  # the default for new tenants
+    assert tenants.send_mode(engine, "alle") == "all"
+    assert run(state_url, "tenant", "update", "neu", "--send-mode", "all") == 0
+    assert tenants.send_mode(engine, "neu") == "all"
+    capsys.readouterr()
+    assert run(state_url, "tenant", "list") == 0
+    assert "send_mode" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        run(state_url, "tenant", "update", "neu", "--send-mode", "manchmal")
+
+
+def test_resend_puts_rejected_documents_back_and_says_what_it_left_alone(
+        state_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import pendulum
+
+    from lexoffice.documents import StagedDocument
+    from lexoffice.state import history, outbox
+
+    engine = make_engine(state_url)
+    init_db(engine)
+    tenants.add_tenant(engine, tenant_id="nord", name="Nord", lexoffice_conn_id="x", invoice_company_id="1")
+    when = pendulum.datetime(2026, 10, 5, 10, tz="UTC")
+    docs = [StagedDocument(f"draft:{i}", f"h{i}", {"voucherDate": "x"}, (), f"RE-{i} (manual)", when) for i in (1, 2)]
+    outbox.stage(engine, tenant_id="nord", stream="invoices", docs=docs)
+    first = outbox.rows(engine, tenant_id="nord", stream="invoices", doc_keys=["draft:1"])[0]
+    assert outbox.claim(engine, first.id)
+    outbox.mark_rejected(engine, first.id, reasons=[{"code": "lexware.406", "field": "address.contactId"}],
+                         error="406")
+
+    assert run(state_url, "resend", "nord", "1", "2") == 0
+    out = capsys.readouterr().out
+    assert "draft:1: rejected -> pending" in out and "draft:2: not rejected" in out
+    assert outbox.get_row(engine, first.id).state == "pending"
+    (event,) = history.events(engine, tenant_id="nord", stream="invoices", doc_key="draft:1")
+    assert event.kind == "resend" and "lexoffice resend" in (event.actor or "")
+    assert run(state_url, "resend", "nord", "1") == 1  # nothing rejected any more: says so, changes nothing
+
+
+def test_report_shows_long_reasons_in_full(state_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import pendulum
+
+    from lexoffice.documents import Reason, StagedDocument
+    from lexoffice.state import outbox
+
+    engine = make_engine(state_url)
+    init_db(engine)
+    tenants.add_tenant(engine, tenant_id="nord", name="Nord", lexoffice_conn_id="x", invoice_company_id="1")
+    long_de = ("Die Rechnungsadresse des Kunden ist unvollständig (es fehlt: Straße, PLZ). Ergänzen Sie Straße, "
+               "Postleitzahl und Ort im Kundenstamm; danach wird der Entwurf in der nächsten Nacht gesendet.")
+    reasons = (Reason("CUSTOMER_ADDRESS_INCOMPLETE", "customer.address", "x", long_de),
+               Reason("TITLE_TOO_LONG", "title", "y", "Titel zu lang"))
+    bad = StagedDocument("draft:2", "h2", None, reasons, "RE-2 (manual)", pendulum.datetime(2026, 10, 5, 10, tz="UTC"))
+    outbox.stage(engine, tenant_id="nord", stream="invoices", docs=[bad])
+    assert run(state_url, "report", "--lang", "de") == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    words = " ".join(out.split())
+    assert " ".join(long_de.split()) in words and "Titel zu lang" in words

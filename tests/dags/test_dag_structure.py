@@ -71,3 +71,30 @@ def test_dag_files_import_no_heavy_modules(dag_file: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": f"{ROOT}/plugins:{ROOT}"})
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_what_the_ui_shows_berlin_time_a_description_an_owner_and_paused(bag: DagBag, dag_id: str) -> None:
+    """The UI takes the timezone from start_date ("Timezone UTC", "Next Run 02:00" without it)."""
+    dag = bag.dags[dag_id]
+    assert dag.start_date is not None
+    assert str(dag.timezone.name) == "Europe/Berlin"
+    assert dag.description and "Lexware Office" in dag.description
+    assert dag.owner == "buchhaltung"
+    # A dry run triggered with "Unpause on trigger" would otherwise start the real nightly schedule.
+    assert dag.is_paused_upon_creation is True
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_no_param_is_marked_required_in_the_trigger_form(bag: DagBag, dag_id: str) -> None:
+    """The form marks a field required when its type does not allow null, even with a default."""
+    params = bag.dags[dag_id].params
+    for key in params.keys():
+        kind = params.get_param(key).schema.get("type")
+        assert isinstance(kind, list) and "null" in kind, (key, kind)
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_each_task_pushes_one_xcom_not_one_per_key(bag: DagBag, dag_id: str) -> None:
+    for task in bag.dags[dag_id].tasks:
+        assert task.multiple_outputs is False, task.task_id

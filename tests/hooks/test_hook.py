@@ -165,7 +165,8 @@ def test_hook_attributes_match_the_provider_metadata() -> None:
     (conn_type,) = get_provider_info()["connection-types"]
     assert conn_type["connection-type"] == LexofficeHook.conn_type
     assert conn_type["hook-class-name"] == f"{LexofficeHook.__module__}.{LexofficeHook.__name__}"
-    assert set(conn_type["conn-fields"]) == {"oauth_token_url", "allow_insecure_http"}
+    # Every extra the hook reads has a field in the connection form (timeout was missing).
+    assert set(conn_type["conn-fields"]) == {"oauth_token_url", "allow_insecure_http", "timeout"}
     assert LexofficeHook.conn_name_attr == "lexoffice_conn_id"
     assert LexofficeHook.default_conn_name == "lexoffice_default"
     assert LexofficeHook.hook_name == "Lexware Office"

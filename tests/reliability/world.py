@@ -162,7 +162,7 @@ class ReliabilityWorld(World):
             self.state, tenant_id=tenant_id, name=info.name, lexoffice_conn_id=f"lexoffice_{tenant_id}",
             invoice_company_id=company_id if "invoices" in streams else None,
             bank_company_id=company_id if "transactions" in streams else None,
-            export_since=export_since, auth_mode="oauth",
+            export_since=export_since, auth_mode="oauth", send_mode="all",  # the nightly batch, every valid draft
         )
         self.oauth_consent(tenant_id)
         self.connect(tenant_id)

@@ -170,3 +170,18 @@ def test_init_db_does_not_wait_for_a_busy_outbox(postgres_url: str) -> None:
         busy.rollback()
         checker.dispose()
     engine.dispose()
+
+
+def test_init_db_adds_the_send_mode_and_history_tables_to_an_older_state_database(engine: sa.Engine) -> None:
+    """Issue 17's tables are new tables: an older state database gets them from init_db, with its data kept."""
+    from lexoffice.state import tenants
+    from lexoffice.state.schema import document_events, tenant_settings
+
+    tenants.add_tenant(engine, tenant_id="alt", name="Alt GmbH", lexoffice_conn_id="lex_alt")
+    with write_transaction(engine) as conn:  # as an earlier version left it
+        document_events.drop(conn)
+        tenant_settings.drop(conn)
+    assert not {"document_events", "tenant_settings"} & set(sa.inspect(engine).get_table_names())
+    init_db(engine)
+    assert {"document_events", "tenant_settings"} <= set(sa.inspect(engine).get_table_names())
+    assert tenants.send_mode(engine, "alt") == "all"  # a tenant from before send modes keeps its behaviour

@@ -45,10 +45,11 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "settle_not_created": ({"unknown"}, "pending"),  # reconciled, and only after the grace period
     "stop_before_sending": ({"pending"}, "invalid"),  # a rule checked at delivery forbids sending it
     "resend_deleted": ({"sent"}, "pending"),  # a person's choice, only for a draft deleted in Lexware
+    "resend_rejected": ({"rejected"}, "pending"),  # a person selected it again (tested on its own below)
 }
 
 
-@pytest.mark.parametrize("name", EXPECTED)
+@pytest.mark.parametrize("name", list(INVOKE))
 def test_each_change_from_every_state(engine: sa.Engine, tenant: str, name: str) -> None:
     sources, target = EXPECTED[name]
     rid = _one_row(engine, tenant)
@@ -198,3 +199,29 @@ def test_resend_deleted_needs_the_lexware_id_that_was_deleted(engine: sa.Engine,
         DocState.PENDING, None, None, "in Lexware gelöscht; erneut gesendet")
     with pytest.raises(TransitionError):  # a second person's release changes nothing
         outbox.resend_deleted(engine, rid, lexware_id="lx-old", note="x")
+
+
+def test_resend_moves_only_rejected_rows_back_to_pending_and_records_it(engine: sa.Engine, tenant: str) -> None:
+    """A person selected the documents again after fixing them in Lexware Office (issue 17)."""
+    from lexoffice.state import history
+
+    outbox.stage(engine, tenant_id=tenant, stream=STREAM, docs=[doc(f"draft:{s}") for s in DocState])
+    ids = {s: row_id(engine, tenant, STREAM, f"draft:{s}") for s in DocState}
+    for state, rid in ids.items():
+        force_state(engine, rid, state.value)
+
+    moved = outbox.resend_rejected(engine, tenant_id=tenant, stream=STREAM,
+                                   doc_keys=[f"draft:{s}" for s in DocState] + ["draft:nope"], actor="Erika")
+
+    assert moved == ["draft:rejected"]
+    states = {s: outbox.get_row(engine, rid).state for s, rid in ids.items()}
+    assert states == {s: (DocState.PENDING if s == DocState.REJECTED else s) for s in DocState}
+    (event,) = history.events(engine, tenant_id=tenant, stream=STREAM, doc_key="draft:rejected")
+    assert (event.kind, event.from_state, event.to_state, event.actor) == ("resend", "rejected", "pending", "Erika")
+    assert event.at.tzinfo is not None
+    for state in DocState:
+        if state != DocState.REJECTED:
+            assert history.events(engine, tenant_id=tenant, stream=STREAM, doc_key=f"draft:{state}") == []
+    assert outbox.resend_rejected(engine, tenant_id=tenant, stream=STREAM, doc_keys=["draft:rejected"],
+                                  actor="Erika") == []  # now pending: nothing to do, nothing recorded
+    assert len(history.events(engine, tenant_id=tenant, stream=STREAM, doc_key="draft:rejected")) == 1

@@ -166,3 +166,28 @@ def test_a_second_tenant_for_the_same_company_and_organisation_is_refused_naming
     tenants.record_connect(engine, "acme2", organization_id="org-2", at=T0)
     _add(engine, tenant_id="other", lexoffice_conn_id="lex_other", invoice_company_id="18")
     tenants.record_connect(engine, "other", organization_id="org-1", at=T0)
+
+
+def test_send_mode_new_tenants_requested_older_ones_all(engine) -> None:
+    """Issue 17: a new tenant sends only what the office requested; a tenant from before send modes keeps 'all'."""
+    import sqlalchemy as sa
+
+    from lexoffice.state import tenants as t
+    from lexoffice.state.schema import tenant_settings
+
+    t.add_tenant(engine, tenant_id="neu", name="Neu GmbH", lexoffice_conn_id="lex_neu")
+    assert t.send_mode(engine, "neu") == "requested"
+    t.add_tenant(engine, tenant_id="alle", name="Alle GmbH", lexoffice_conn_id="lex_alle", send_mode="all")
+    assert t.send_mode(engine, "alle") == "all"
+    t.add_tenant(engine, tenant_id="alle", name="Alle GmbH", lexoffice_conn_id="lex_alle")  # again: unchanged
+    assert t.send_mode(engine, "alle") == "all"
+    t.add_tenant(engine, tenant_id="alt", name="Alt GmbH", lexoffice_conn_id="lex_alt")
+    with engine.begin() as conn:  # as if created before send modes existed
+        conn.execute(sa.delete(tenant_settings).where(tenant_settings.c.tenant_id == "alt"))
+    assert t.send_mode(engine, "alt") == "all"
+    assert t.set_send_mode(engine, "alt", "requested") == "requested"
+    assert t.send_mode(engine, "alt") == "requested"
+    with pytest.raises(ValueError, match="requested.*all"):
+        t.set_send_mode(engine, "alt", "some")
+    with pytest.raises(t.TenantNotFound):
+        t.set_send_mode(engine, "nobody", "all")

@@ -49,7 +49,8 @@ def customer(engine: sa.Engine, customer_id: str, company_id: str, *, name: str 
 def draft(engine: sa.Engine, draft_id: str, company_id: str, customer_id: str | None, *, origin: str = "manual",
           created: str = "2026-10-05", number: str | None = None, lines: list[dict[str, Any]] | None = None,
           tax_type: str = "net", title: str | None = "Rechnung", currency: str = "EUR",
-          work_order_id: str | None = None, contract_id: str | None = None, updated: str | None = None) -> None:
+          work_order_id: str | None = None, contract_id: str | None = None, updated: str | None = None,
+          requested: str | None = None, source_total: float | None = None) -> None:
     if origin == "work_order" and work_order_id is None:
         work_order_id = f"WO-{draft_id}"
         _insert(engine, tables.work_orders, [{"id": work_order_id, "company_id": company_id,
@@ -69,6 +70,7 @@ def draft(engine: sa.Engine, draft_id: str, company_id: str, customer_id: str | 
         "currency": currency, "tax_type": tax_type, "service_date": date.fromisoformat(created),
         "service_period_start": None, "service_period_end": None,
         "created_at": at(created), "updated_at": at(updated) if updated else None,
+        "send_requested_at": at(requested, 11) if requested else None, "source_gross_total": source_total,
     }])
     lines = lines if lines is not None else [
         {"name": "Schädlingsmonitoring", "quantity": 2, "unit_price": 49.5, "tax_rate": 19},
@@ -87,6 +89,19 @@ def touch_draft(engine: sa.Engine, draft_id: str, *, when: str, title: str) -> N
     with engine.begin() as conn:
         conn.execute(sa.update(tables.invoice_drafts).where(tables.invoice_drafts.c.id == draft_id)
                      .values(title=title, updated_at=at(when)))
+
+
+def request_send(engine: sa.Engine, draft_id: str, *, when: str, hour: int = 11) -> None:
+    """The source system's "An die Buchhaltung senden" button: only send_requested_at changes."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(tables.invoice_drafts).where(tables.invoice_drafts.c.id == draft_id)
+                     .values(send_requested_at=at(when, hour)))
+
+
+def license_accounting(engine: sa.Engine, company_id: str, licensed: bool = True) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.update(tables.companies).where(tables.companies.c.id == company_id)
+                     .values(accounting_licensed=licensed))
 
 
 def bank_customer(engine: sa.Engine, company_id: str, name: str = "Nordschutz GmbH") -> None:

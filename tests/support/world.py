@@ -54,7 +54,8 @@ class World:
 
     def add_tenant(self, tenant_id: str, *, company_id: str, name: str | None = None,
                    export_since: date | None = date(2026, 10, 1), small_business: bool = False,
-                   connect: bool = True, streams: tuple[str, ...] = ("invoices", "transactions")) -> TenantInfo:
+                   connect: bool = True, streams: tuple[str, ...] = ("invoices", "transactions"),
+                   send_mode: str = "all") -> TenantInfo:
         from lexoffice.state import tenants
 
         created = self.sandbox.admin("POST", "/organizations", json={
@@ -66,7 +67,7 @@ class World:
             self.state, tenant_id=tenant_id, name=info.name, lexoffice_conn_id=f"lexoffice_{tenant_id}",
             invoice_company_id=company_id if "invoices" in streams else None,
             bank_company_id=company_id if "transactions" in streams else None,
-            export_since=export_since,
+            export_since=export_since, send_mode=send_mode,
         )
         self.tenants[tenant_id] = info
         if connect:

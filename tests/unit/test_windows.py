@@ -84,3 +84,35 @@ def test_split_of_a_window_shorter_than_the_parts_gives_fewer_slices():
         (start + pendulum.duration(microseconds=i), start + pendulum.duration(microseconds=i + 1)) for i in range(3)]
     with pytest.raises(ValueError, match="parts"):
         split(window, 0)
+
+
+def test_a_nightly_window_starts_a_look_back_earlier_and_explicit_dates_do_not():
+    """Issue 17: rows committed after the night's read are read again by the next nights."""
+    from datetime import timedelta
+
+    start, end = pendulum.datetime(2025, 3, 1, 2, tz="UTC"), pendulum.datetime(2025, 3, 2, 2, tz="UTC")
+    w = requested_window(data_interval_start=start, data_interval_end=end, from_date=None, to_date=None, now=NOW,
+                         lookback=timedelta(days=3))
+    assert (w.start, w.end) == (start - timedelta(days=3), end)
+    assert "3 days look-back" in str(w)
+    explicit = requested_window(data_interval_start=start, data_interval_end=end, from_date="2025-01-01",
+                                to_date="2025-01-31", now=NOW, lookback=timedelta(days=3))
+    assert explicit.start == pendulum.datetime(2024, 12, 31, 23, tz="UTC")
+    assert clamp(w, date(2025, 3, 1), now=NOW).start == day_start(date(2025, 3, 1))  # never before export_since
+
+
+def test_look_back_from_the_environment(monkeypatch):
+    from datetime import timedelta
+
+    from lexoffice.windows import LOOKBACK_ENV, lookback_from_env
+
+    monkeypatch.delenv(LOOKBACK_ENV, raising=False)
+    assert lookback_from_env() == timedelta(days=3)
+    monkeypatch.setenv(LOOKBACK_ENV, "0.5")
+    assert lookback_from_env() == timedelta(hours=12)
+    monkeypatch.setenv(LOOKBACK_ENV, "0")
+    assert lookback_from_env() == timedelta(0)
+    for bad in ("drei", "-1", "400"):
+        monkeypatch.setenv(LOOKBACK_ENV, bad)
+        with pytest.raises(WindowError, match=LOOKBACK_ENV):
+            lookback_from_env()

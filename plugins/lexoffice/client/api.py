@@ -85,6 +85,8 @@ class LexofficeClient:
         self.before_request: Callable[[], None] | None = None
         self._own_session = session is None
         self._session = session or new_session()
+        #: HTTP requests this client sent (every attempt, retries included): the run's cost in API budget.
+        self.requests_sent = 0
 
     # ------------------------------------------------------------------ the single door
 
@@ -150,6 +152,7 @@ class LexofficeClient:
         if self.before_request is not None:
             self.before_request()
         started = time.monotonic()
+        self.requests_sent += 1
         try:
             response = self._session.request(
                 method,

@@ -25,7 +25,7 @@ from lexoffice.client.errors import (
     ValidationRejectedError,
 )
 from lexoffice.delivery.contacts import ContactResolver
-from lexoffice.delivery.progress import Progress
+from lexoffice.delivery.progress import Progress, log_sent
 from lexoffice.delivery.export_since import keep_sendable
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
 from lexoffice.delivery.reconcile import AmbiguousDraft, find_invoice_for_row
@@ -33,6 +33,7 @@ from lexoffice.delivery.rejections import reasons_from_error
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.documents import Stream
 from lexoffice.state import outbox
+from lexoffice.state.db import utcnow
 from lexoffice.state.outbox import DocState
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,9 @@ class InvoiceDelivery:
                         row.source_ref, err)
             return None
         if found:
-            outbox.mark_sent(self.engine, row.id, lexware_id=found["id"])
+            sent_at = utcnow()
+            outbox.mark_sent(self.engine, row.id, lexware_id=found["id"], sent_at=sent_at)
+            log_sent(log, row, found["id"], sent_at)
             result.reconciled_sent += 1
             result.uncertain.append(row.doc_key)
             log.info("reconciled %s: Lexware already has draft %s; not sent again", row.source_ref, found["id"])
@@ -182,7 +185,9 @@ class InvoiceDelivery:
             except LexofficeError as err:
                 outbox.release_to_pending(self.engine, row.id, note=f"not sent: {err}")
                 raise TenantBlocked(f"tenant {self.tenant.tenant_id}: {err}") from err
-            outbox.mark_sent(self.engine, row.id, lexware_id=created["id"])
+            sent_at = utcnow()
+            outbox.mark_sent(self.engine, row.id, lexware_id=created["id"], sent_at=sent_at)
+            log_sent(log, row, created["id"], sent_at)
             result.sent += 1
             if row.attempts > 0:  # sent before with an unknown outcome, settled as not created
                 result.uncertain.append(row.doc_key)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pendulum
 
 
 @dataclass
@@ -32,3 +36,10 @@ class Progress:
         left = (self.total - self.done) / rate if rate > 0 else float("inf")
         eta = "?" if left == float("inf") else f"{int(left // 60)}m{int(left % 60):02d}s"
         return f"{self.label}: {self.done}/{self.total} done, {rate:.2f} docs/s, about {eta} left"
+
+
+def log_sent(logger: logging.Logger, row: Any, lexware_id: str, sent_at: datetime) -> None:
+    """One task-log line per document that reached Lexware Office: what, its Lexware id, and "Datum senden"."""
+    local = pendulum.instance(sent_at).in_timezone("Europe/Berlin").strftime("%d.%m.%Y %H:%M:%S")
+    logger.info("gesendet / sent: %s -> Lexware-ID %s, Datum senden %s", row.source_ref or row.doc_key, lexware_id,
+                local)

@@ -27,7 +27,7 @@ from lexoffice.client.errors import (
 )
 from lexoffice.delivery.accounts import AccountResolver
 from lexoffice.delivery.invoices import _blocked_message
-from lexoffice.delivery.progress import Progress
+from lexoffice.delivery.progress import Progress, log_sent
 from lexoffice.delivery.export_since import keep_sendable
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS, create_unconfirmed
 from lexoffice.delivery.reconcile import judge_unknown_batch
@@ -35,6 +35,7 @@ from lexoffice.delivery.rejections import reasons_from_error
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.documents import Stream
 from lexoffice.state import mappings, outbox
+from lexoffice.state.db import utcnow
 from lexoffice.state.outbox import DocState
 
 log = logging.getLogger(__name__)
@@ -215,9 +216,10 @@ class TransactionDelivery:
         for position, row in enumerate(claimed):
             ref = str(row.payload.get("externalReference"))
             item = by_ref.get(ref) or (created[position] if position < len(created or []) else {})
-            lexware_id = item.get("financialTransactionId")
-            outbox.mark_sent(self.engine, row.id, lexware_id=str(lexware_id) if lexware_id else None,
+            lexware_id, sent_at = item.get("financialTransactionId"), utcnow()
+            outbox.mark_sent(self.engine, row.id, lexware_id=str(lexware_id) if lexware_id else None, sent_at=sent_at,
                              id_not_returned=None if lexware_id else "created; Lexware's answer carried no id")
+            log_sent(log, row, str(lexware_id) if lexware_id else "(keine ID / no id)", sent_at)
             result.sent += 1
         return True
 

@@ -61,7 +61,8 @@ invoice_drafts = sa.table(
     *_text("id", "company_id", "customer_id", "number", "origin", "work_order_id", "contract_id", "title",
            "introduction", "remark", "currency", "tax_type"),
     *_dates("voucher_date", "service_date", "service_period_start", "service_period_end"),
-    *_stamps("created_at", "updated_at"),
+    *_stamps("created_at", "updated_at", "send_requested_at"),
+    *_numbers("source_gross_total"),
 )
 
 invoice_draft_lines = sa.table(

@@ -163,8 +163,9 @@ RELEASE_TO_PENDING = _Change("release_to_pending", frozenset({S.SENDING}), S.PEN
 SETTLE_NOT_CREATED = _Change("settle_not_created", frozenset({S.UNKNOWN}), S.PENDING)
 STOP_BEFORE_SENDING = _Change("stop_before_sending", frozenset({S.PENDING}), S.INVALID)
 RESEND_DELETED = _Change("resend_deleted", frozenset({S.SENT}), S.PENDING)
+RESEND_REJECTED = _Change("resend_rejected", frozenset({S.REJECTED}), S.PENDING)
 CHANGES = (CLAIM, MARK_SENT, MARK_REJECTED, MARK_UNKNOWN, RELEASE_TO_PENDING, SETTLE_NOT_CREATED,
-           STOP_BEFORE_SENDING, RESEND_DELETED)
+           STOP_BEFORE_SENDING, RESEND_DELETED, RESEND_REJECTED)
 
 for _c in CHANGES:  # the functions below may never allow more than the table
     assert all(_c.target in ALLOWED[s] for s in _c.sources), _c
@@ -303,6 +304,36 @@ def resend_deleted(engine: sa.Engine, row_id: int, *, lexware_id: str | None, no
     if not _apply(engine, row_id, RESEND_DELETED, values, outbox.c.lexware_id.is_not_distinct_from(lexware_id)):
         state, doc_key = _current(engine, row_id)
         raise TransitionError(row_id, doc_key, state, RESEND_DELETED.target.value)
+
+
+def resend_rejected(engine: sa.Engine, *, tenant_id: str, stream: str, doc_keys: Sequence[str],
+                    actor: str) -> list[str]:
+    """rejected -> pending for documents a person selected again (after fixing the data in Lexware Office).
+
+    Lexware refused them, so nothing was created: sending again cannot duplicate. Each change is recorded in
+    the document's history with ``actor``; the doc keys that were moved are returned (others are left alone).
+    """
+    from lexoffice.state import history
+
+    moved: list[str] = []
+    keys = list(dict.fromkeys(doc_keys))
+    with write_transaction(engine) as conn:
+        for start in range(0, len(keys), _IN_CHUNK):
+            changed = conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.tenant_id == tenant_id, outbox.c.stream == str(stream),
+                       outbox.c.doc_key.in_(keys[start : start + _IN_CHUNK]),
+                       outbox.c.state.in_([s.value for s in RESEND_REJECTED.sources]))
+                .values(state=RESEND_REJECTED.target.value, updated_at=utcnow(),
+                        last_error="selected again for sending after it was rejected")
+                .returning(outbox.c.doc_key)
+            ).scalars().all()
+            moved.extend(changed)
+        for key in moved:
+            history.record(conn, tenant_id=tenant_id, stream=stream, doc_key=key, kind=history.RESEND,
+                           from_state=S.REJECTED.value, to_state=S.PENDING.value, actor=actor,
+                           message="erneut zum Senden ausgewählt, nachdem Lexware Office es abgelehnt hatte")
+    return moved
 
 
 def orphaned_sending_to_unknown(engine: sa.Engine, *, tenant_id: str, stream: str | None) -> int:

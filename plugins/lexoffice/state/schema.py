@@ -280,3 +280,35 @@ status_writeback = sa.Table(
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
+
+SEND_MODES = ("requested", "all")
+
+# Per-tenant settings that came after the tenants table (a table of their own, so init_db's create_all adds them
+# to older state databases without a migration). A tenant without a row here uses the defaults in
+# state/tenants.py.
+tenant_settings = sa.Table(
+    "tenant_settings",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), _tenant_fk(), primary_key=True),
+    sa.Column("send_mode", sa.String(16), nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_in("send_mode", SEND_MODES), name="send_mode"),
+)
+
+# What happened to a document besides its state column: a re-send chosen by a person, a warning on the
+# document (a total Lexware shows differently). Append-only; read by the report and the CLI.
+document_events = sa.Table(
+    "document_events",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("stream", sa.String(32), nullable=False),
+    sa.Column("doc_key", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("from_state", sa.String(16)),
+    sa.Column("to_state", sa.String(16)),
+    sa.Column("message", sa.Text, nullable=False, default=""),
+    sa.Column("actor", sa.String(250)),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("ix_document_events_doc", "tenant_id", "stream", "doc_key", "id"),
+)

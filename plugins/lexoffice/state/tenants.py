@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from lexoffice.state.db import dialect_insert, read_transaction, utcnow, write_transaction
-from lexoffice.state.schema import AUTH_MODES, tenants
+from lexoffice.state.schema import AUTH_MODES, SEND_MODES, tenant_settings, tenants
 from lexoffice.state.schema import connection_periods as periods_table
 
 AuthMode = Literal["api_key", "oauth"]
@@ -134,8 +134,14 @@ def add_tenant(
     bank_company_id: str | None = None,
     export_since: date | None = None,
     auth_mode: AuthMode | str = "api_key",
+    send_mode: str | None = None,
 ) -> Tenant:
-    """Create a tenant; calling it again with identical arguments returns the existing tenant."""
+    """Create a tenant; calling it again with identical arguments returns the existing tenant.
+
+    A new tenant gets ``send_mode`` (default ``DEFAULT_SEND_MODE``); for an existing one it is left alone.
+    """
+    if send_mode is not None:
+        _check_send_mode(send_mode)
     if not tenant_id or not tenant_id.strip():
         raise ValueError("tenant_id must not be empty")
     if auth_mode not in AUTH_MODES:
@@ -157,6 +163,8 @@ def add_tenant(
             .returning(tenants.c.tenant_id)
         ).first()
         existing = _load(conn, tenant_id)
+        if inserted is not None:
+            _write_send_mode(conn, tenant_id, send_mode or DEFAULT_SEND_MODE)
     if inserted is None:
         differing = [f for f, value in wanted.items() if getattr(existing, f) != value]
         if differing:
@@ -339,3 +347,44 @@ def connection_periods(engine: sa.Engine, tenant_id: str) -> list[tuple[datetime
             .order_by(periods_table.c.connected_at, periods_table.c.id)
         )
         return [(r.connected_at, r.disconnected_at) for r in result]
+
+
+# ------------------------------------------------------------------------------------------------ send mode
+
+#: ``requested``: a nightly run sends the drafts whose send was requested in the source ("An die Buchhaltung
+#: senden" wrote ``send_requested_at``); ``all``: every valid draft of the window (the behaviour before send
+#: modes existed). New tenants get ``requested`` (docs/sources.md says why); tenants created before send modes
+#: existed have no setting and keep ``all``.
+DEFAULT_SEND_MODE = "requested"
+LEGACY_SEND_MODE = "all"
+
+
+def _check_send_mode(mode: str) -> None:
+    if mode not in SEND_MODES:
+        raise ValueError(f"send mode must be one of {', '.join(SEND_MODES)}, got {mode!r} "
+                         "(requested: only drafts marked 'An die Buchhaltung senden'; all: every valid draft)")
+
+
+def _write_send_mode(conn: sa.Connection, tenant_id: str, mode: str) -> None:
+    now = utcnow()
+    statement = dialect_insert(conn, tenant_settings).values(tenant_id=tenant_id, send_mode=mode, updated_at=now)
+    conn.execute(statement.on_conflict_do_update(index_elements=["tenant_id"],
+                                                 set_={"send_mode": mode, "updated_at": now}))
+
+
+def set_send_mode(engine: sa.Engine, tenant_id: str, mode: str) -> str:
+    """Choose which drafts a tenant's nightly run sends (``requested`` or ``all``)."""
+    _check_send_mode(mode)
+    with write_transaction(engine) as conn:
+        _load(conn, tenant_id)
+        _write_send_mode(conn, tenant_id, mode)
+    return mode
+
+
+def send_mode(engine: sa.Engine, tenant_id: str) -> str:
+    """The tenant's send mode; ``all`` for a tenant created before send modes existed."""
+    with read_transaction(engine) as conn:
+        _load(conn, tenant_id)
+        mode = conn.execute(sa.select(tenant_settings.c.send_mode)
+                            .where(tenant_settings.c.tenant_id == tenant_id)).scalar_one_or_none()
+    return mode or LEGACY_SEND_MODE
