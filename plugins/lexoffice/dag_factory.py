@@ -99,7 +99,7 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
                 context["tenant_label"] = tenant["name"]
                 return impl(stream, tenant["tenant_id"], context)
 
-            @task(task_id="status", map_index_template="{{ tenant_label }}")
+            @task(task_id="status", map_index_template="{{ tenant_label }}", multiple_outputs=False)
             def status(tenant: dict[str, str]) -> dict[str, Any]:
                 """Read back what became of the sent invoices in Lexware Office (status, voucher number), after
                 this tenant's delivery and within its rate budget; optionally write it back to the source."""
