@@ -26,7 +26,7 @@ from bench.staging import StageRun, stage_once
 from bench.table import Row, Verdict, fmt_s
 
 #: staging's share of its stream budget, cumulative per size (smallest first): later runs get what earlier leave
-STAGE_SHARES = (0.15, 0.35, 0.65)  # of a stream's budget, cumulative; the parallel run gets the rest
+STAGE_SHARES = (0.15, 0.35, 1.0)  # of a stream's budget, cumulative
 PROFILE_DEADLINE = 90.0
 FINISH_RESERVE = 20.0  # collecting the delivery results, stopping the servers
 STREAMS = ("invoices", "transactions")
@@ -56,7 +56,6 @@ class Results:
     building: dict[str, validation_baseline.Comparison] = field(default_factory=dict)
     stage: dict[str, list[tuple[int, StageRun]]] = field(default_factory=dict)
     profiles: dict[str, StageRun] = field(default_factory=dict)
-    stage_parallel: dict[str, list[StageRun]] = field(default_factory=dict)
     seconds: float = 0.0
     sandbox_cpu_seconds: float | None = None
     status_sync: status_sync.SyncRun | None = None
@@ -67,11 +66,9 @@ def _windows(stream: str, source: SourceData, sizes: tuple[int, ...]) -> list[St
     return [cut(source.url, source.company_id, size) for size in sizes]
 
 
-def _stage_stream(infra: Infra, stream: str, source: SourceData, sizes: tuple[int, ...], processes: int,
-                  repeats: int, budget: float,
-                  log: Callable[[str], None]) -> tuple[list[tuple[int, StageRun]], list[StageRun]]:
-    """Sizes smallest first, then the largest again ``repeats`` times with ``processes`` staging processes;
-    each run's deadline is its share of the stream's budget minus what was used."""
+def _stage_stream(infra: Infra, stream: str, source: SourceData, sizes: tuple[int, ...], budget: float,
+                  log: Callable[[str], None]) -> list[tuple[int, StageRun]]:
+    """Sizes smallest first; each run's deadline is its share of the stream's budget minus what was used."""
     runs = []
     began = time.monotonic()
     windows = _windows(stream, source, sizes)
@@ -80,15 +77,7 @@ def _stage_stream(infra: Infra, stream: str, source: SourceData, sizes: tuple[in
         log(f"staging {window.rows:,} {stream} (deadline {deadline:.0f} s)")
         run = stage_once(infra, source, stream, window, deadline=deadline, name=f"stage_{stream}_{nominal}")
         runs.append((nominal, run))
-    parallel = []
-    for attempt in range(repeats):
-        deadline = max(5.0, (budget - (time.monotonic() - began)) / (repeats - attempt))
-        log(f"staging {windows[-1].rows:,} {stream} with {processes} processes, run {attempt + 1} of {repeats} "
-            f"(deadline {deadline:.0f} s)")
-        parallel.append(stage_once(infra, source, stream, windows[-1], deadline=deadline,
-                                   name=f"stage_{stream}_{sizes[-1]}_{processes}p_{attempt + 1}",
-                                   stage_processes=processes))
-    return runs, parallel
+    return runs
 
 
 def _sandbox_cpu(infra: Infra) -> float | None:
@@ -133,9 +122,7 @@ def _staging(infra: Infra, results: Results, deadline: float, log: Callable[[str
                                               deadline=PROFILE_DEADLINE, name=f"profile_{stream}", profile=True)
 
     def stage(stream: str, budget: float) -> None:
-        results.stage[stream], results.stage_parallel[stream] = _stage_stream(
-            infra, stream, results.sources[stream], scale.stage_sizes, scale.stage_processes,
-            scale.stage_parallel_repeats, budget, log)
+        results.stage[stream] = _stage_stream(infra, stream, results.sources[stream], scale.stage_sizes, budget, log)
 
     if scale.overlap:  # tiny: the figures do not matter, the wall time does
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -206,9 +193,7 @@ def rows(results: Results) -> list[Row]:
     for stream in STREAMS:
         table.append(stage_rows.generation_row(stream, results.sources[stream]))
         for nominal, run in results.stage[stream]:
-            table.append(stage_rows.stage_row(stream, nominal, run, judged=False))
-        nominal, single = results.stage[stream][-1]
-        table.append(stage_rows.parallel_row(stream, nominal, results.stage_parallel[stream], single))
+            table.append(stage_rows.stage_row(stream, nominal, run))
         table.append(stage_rows.memory_row(stream, results.stage[stream]))
         table.append(stage_rows.profile_row(stream, results.profiles[stream]))
     table += [dag_parse.row(cost) for cost in results.parse]
@@ -246,9 +231,7 @@ def notes(results: Results) -> list[str]:
         f"CPU in all{sandbox}, alongside the staging runs.",
         f"Staging sources: the demo generator writes 1/{results.scale.stage_replicas} of the largest size, "
         "PostgreSQL copies it (fresh ids) up to the largest size; every size runs in its own process on a fresh "
-        "outbox (PostgreSQL); the largest size runs again with LEXOFFICE_STAGE_PROCESSES staging processes "
-        f"(lexoffice.parallel_stage), {results.scale.stage_parallel_repeats} times, judged on the median; its peak "
-        "RSS is the largest sum of all staging processes seen after a batch.",
+        "outbox (PostgreSQL), staged in that one process as an Airflow task stages it.",
     ]
 
 
@@ -273,11 +256,6 @@ def summary(results: Results) -> dict[str, Any]:
                             "python_cpu": r.python_cpu, "postgres_cpu": r.postgres_cpu,
                             "trace": r.trace} for n, r in runs]
                   for stream, runs in results.stage.items()},
-        "stage_parallel": {stream: [{"processes": r.processes, "rows": r.window.rows, "finished": r.finished,
-                                     "seconds": r.seconds, "rows_done": r.rows_done, "peak_mb": r.peak_mb,
-                                     "counts": r.counts, "error": r.error, "python_cpu": r.python_cpu,
-                                     "postgres_cpu": r.postgres_cpu} for r in runs]
-                           for stream, runs in results.stage_parallel.items()},
         "profiles": {k: {"rows": r.window.rows, "seconds": r.seconds, "shares": r.profile, "error": r.error}
                      for k, r in results.profiles.items()},
         "sandbox_cpu_seconds": results.sandbox_cpu_seconds,

@@ -27,10 +27,6 @@ class Scale:
     validation_repeats: int
     #: rows staged under cProfile to show where staging time goes
     profile_rows: int
-    #: the largest size is staged again by this many processes (LEXOFFICE_STAGE_PROCESSES) ...
-    stage_processes: int
-    #: ... this many times; the row reports the median (one run on a shared machine is too noisy to judge)
-    stage_parallel_repeats: int
     #: the whole run must end within this (staging gets what the other parts leave)
     budget_seconds: float
     #: run the CPU-bound parts side by side (only where the figures do not matter: tiny)
@@ -49,13 +45,13 @@ SCALES = {
         name="full", delivery_docs=600, request_count_docs=120, parallel_tenants=8, parallel_docs=100,
         stage_sizes=(100_000, 300_000, 1_000_000), stage_replicas=20, parse_repeats=5,
         validation_drafts=10_000, validation_transactions=25_000, validation_repeats=3,
-        profile_rows=10_000, stage_processes=2, stage_parallel_repeats=3, budget_seconds=14 * 60,
+        profile_rows=10_000, budget_seconds=14 * 60,
     ),
     "tiny": Scale(
         name="tiny", delivery_docs=6, request_count_docs=6, parallel_tenants=2, parallel_docs=4,
         stage_sizes=(1_000, 3_000, 10_000), stage_replicas=2, parse_repeats=1,
         validation_drafts=300, validation_transactions=1_000, validation_repeats=1,
-        profile_rows=1_000, stage_processes=2, stage_parallel_repeats=2, budget_seconds=600, overlap=True,
+        profile_rows=1_000, budget_seconds=600, overlap=True,
         status_documents=300,
     ),
 }

@@ -1,16 +1,14 @@
-"""Judge staging runs against issue #7's targets: under 30 s and 1.5 GB per million rows, memory flat."""
+"""Judge staging runs against issue #16's bound: one process, under 60 s and 1 GB per million rows, memory flat."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
 
 from bench.stage_data import SourceData
 from bench.staging import StageRun
-from bench.table import Row, Verdict, fmt_int, fmt_mb, fmt_s
+from bench.table import Row, fmt_int, fmt_mb, fmt_s
 
-SECONDS_PER_MILLION = 30.0
-PEAK_LIMIT_MB = 1.5 * 1024
+SECONDS_PER_MILLION = 60.0
+PEAK_LIMIT_MB = 1024.0
 FLAT_GROWTH = 1.25  # the largest run's peak RSS may be at most this much above the smallest's
 
 NOUN = {"invoices": ("invoice lines", "lines", "drafts"), "transactions": ("transactions", "txns", "transactions")}
@@ -24,37 +22,23 @@ def stage_key(stream: str, nominal: int) -> str:
     return f"3.stage.{stream}.{size_label(nominal)}"
 
 
-#: What single-process rows show instead of a target: the target is for the machine (both cores), which one
-#: staging process cannot use; they show scaling, rate and memory, and the speed-up of the .2p row.
-ONE_CORE = "not judged: one process uses one of the 2 cores (the 1M row with 2 processes is)"
-
-
-def stage_row(stream: str, nominal: int, run: StageRun, *, key: str | None = None,
-              compared_to: StageRun | None = None, judged: bool = True) -> Row:
-    """``judged=False`` for runs with one staging process: informational (see ONE_CORE)."""
+def stage_row(stream: str, nominal: int, run: StageRun) -> Row:
     noun, unit, docs = NOUN[stream]
     extra = f" / {fmt_int(run.window.documents)} {docs}" if stream == "invoices" else ""
-    by = f", {run.processes} staging processes" if run.processes > 1 else ""
-    label = f"Stage {fmt_int(run.window.rows)} {noun}{extra} from PostgreSQL into the outbox{by}"
+    label = f"Stage {fmt_int(run.window.rows)} {noun}{extra} from PostgreSQL into the outbox, one process"
     target_seconds = SECONDS_PER_MILLION * run.window.rows / 1_000_000
-    target = f"< {fmt_s(target_seconds)} (30 s per 1M), peak RSS < 1.5 GB"
-    key = key or stage_key(stream, nominal)
+    target = f"< {fmt_s(target_seconds)} (60 s per 1M), peak RSS < 1 GB"
+    key = stage_key(stream, nominal)
     if run.error:
         return Row.failed(key, label, run.error, target)
     if run.finished:
         result = f"{fmt_s(run.seconds)}, {fmt_int(run.rows_per_second)} {unit}/s, peak RSS {fmt_mb(run.peak_mb)}"
-        if compared_to is not None and compared_to.finished and run.seconds:
-            result += f"; {compared_to.seconds / run.seconds:.2f} x the speed of one process"
         result += cpu_note(run)
-        if not judged:
-            return Row(key, label, result, ONE_CORE, Verdict.INFO)
         return Row.judged(key, label, result, target, run.seconds < target_seconds and run.peak_mb < PEAK_LIMIT_MB)
     estimate = run.window.rows / run.rows_per_second if run.rows_per_second else float("inf")
     result = (f"stopped at its {run.deadline:.0f} s deadline after ~{fmt_int(run.rows_done)} {unit}: "
               f"{fmt_int(run.rows_per_second)} {unit}/s, so ~{fmt_s(estimate)} for all; "
               f"peak RSS {fmt_mb(run.peak_mb)} so far")
-    if not judged:
-        return Row(key, label, result, ONE_CORE, Verdict.INFO)
     if run.seconds < target_seconds:
         return Row.failed(key, label, result + " (deadline shorter than the target)", target)
     return Row.judged(key, label, result, target, False)
@@ -68,23 +52,6 @@ def cpu_note(run: StageRun) -> str:
         return f"; CPU: Python {run.python_cpu:.1f} s (PostgreSQL not on this machine)"
     total = run.python_cpu + run.postgres_cpu
     return f"; CPU: Python {run.python_cpu:.1f} s + PostgreSQL {run.postgres_cpu:.1f} s = {total:.1f} core-s"
-
-
-def parallel_row(stream: str, nominal: int, runs: list[StageRun], single: StageRun) -> Row:
-    """The largest size again with several staging processes, run several times and judged on the median run
-    (for an even count the slower of the middle two), against one process."""
-    key = f"{stage_key(stream, nominal)}.{runs[0].processes}p"
-    broken = [run for run in runs if run.error]
-    if broken:
-        return stage_row(stream, nominal, broken[0], key=key)
-    ordered = sorted(runs, key=lambda run: run.seconds if run.finished else math.inf)
-    median = ordered[len(ordered) // 2]
-    row = stage_row(stream, nominal, median, key=key, compared_to=single)
-    if len(runs) == 1:
-        return row
-    each = ", ".join(fmt_s(run.seconds) if run.finished else f"stopped at {fmt_s(run.seconds)}" for run in runs)
-    return replace(row, measurement=f"{row.measurement}, median of {len(runs)} runs",
-                   result=f"median {row.result}; runs: {each}")
 
 
 def memory_row(stream: str, runs: list[tuple[int, StageRun]]) -> Row:

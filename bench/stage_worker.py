@@ -106,7 +106,7 @@ def _stage(config: dict[str, Any], conn: Connection) -> None:
         profile.enable()
     result = pipeline.stage_tenant(state_engine=state, source_engine=source, tenant=tenant,
                                    stream=Stream(config["stream"]), window=window, run_id="bench",
-                                   on_progress=report, processes=config.get("processes", 1))
+                                   on_progress=report)
     if profile:
         profile.disable()
     seconds = time.perf_counter() - began

@@ -25,7 +25,6 @@ class StageRun:
     size: int
     window: StageWindow
     deadline: float
-    processes: int = 1
     finished: bool = False
     seconds: float = 0.0
     documents: int = 0
@@ -34,7 +33,7 @@ class StageRun:
     counts: dict[str, int] = field(default_factory=dict)
     profile: dict[str, float] | None = None
     error: str | None = None
-    python_cpu: float | None = None    # core-seconds of the staging worker and its staging processes
+    python_cpu: float | None = None    # core-seconds of the staging worker
     postgres_cpu: float | None = None  # core-seconds of the PostgreSQL server meanwhile (None: not on this machine)
 
     @property
@@ -50,13 +49,12 @@ class StageRun:
 
 
 def stage_once(infra: Infra, source: SourceData, stream: str, window: StageWindow, *, deadline: float,
-               name: str, profile: bool = False, stage_processes: int = 1) -> StageRun:
-    """Stage ``window`` of ``source`` into a new outbox with ``stage_processes`` staging processes; stop at
-    ``deadline`` seconds of staging."""
+               name: str, profile: bool = False) -> StageRun:
+    """Stage ``window`` of ``source`` into a new outbox in one process; stop at ``deadline`` seconds of staging."""
     from lexoffice.state import tenants
     from lexoffice.state.db import init_db, make_engine
 
-    run = StageRun(stream=stream, size=window.rows, window=window, deadline=deadline, processes=stage_processes)
+    run = StageRun(stream=stream, size=window.rows, window=window, deadline=deadline)
     state_url = infra.database(name)
     state = make_engine(state_url)
     try:
@@ -72,7 +70,6 @@ def stage_once(infra: Infra, source: SourceData, stream: str, window: StageWindo
     process, conn = processes.start(stage_worker.run, {
         "state_url": state_url, "source_url": source.url, "stream": stream, "tenant_id": "bench",
         "start": window.start.isoformat(), "end": window.end.isoformat(), "profile": profile,
-        "processes": stage_processes,
     }, name=f"stage-{name}")
     stop_at = time.monotonic() + deadline + STARTUP_ALLOWANCE
     try:

@@ -63,27 +63,21 @@ class StageProgress:
         if now - self.last_log >= self.every:
             self.last_log = now
             rate = counts.total / max(now - self.started, 1e-9)
-            read = f" ({self.documents_read} read)" if self.documents_read else ""  # unknown across processes
+            read = f" ({self.documents_read} read)" if self.documents_read else ""
             log.info("%s: %d documents staged%s, %.0f docs/s", self.label, counts.total, read, rate)
 
 
 def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
                  window: Window | None, source_ids: Sequence[str] | None = None,
                  run_id: str | None = None,
-                 on_progress: Callable[[StageCounts], None] | None = None,
-                 processes: int | None = None) -> dict[str, Any]:
+                 on_progress: Callable[[StageCounts], None] | None = None) -> dict[str, Any]:
     """Extract, validate and record the tenant's documents of ``window`` (or the selected source ids).
 
     Pages of ``SOURCE_PAGE`` documents are built while the previous batch is written (``outbox.stage``);
-    ``on_progress`` gets the running counts after every committed batch. A window is staged by ``processes``
-    processes (default ``LEXOFFICE_STAGE_PROCESSES``) when both databases are PostgreSQL
-    (``lexoffice.parallel_stage``); otherwise, and for selections, in this process.
+    ``on_progress`` gets the running counts after every committed batch. One process per tenant and stream:
+    Airflow already runs tenants in parallel (see docs/architecture.md for splitting one very large window).
     """
-    from lexoffice import parallel_stage
-
-    processes = parallel_stage.configured_processes() if processes is None else processes
     progress = StageProgress(f"tenant {tenant.tenant_id} {stream}", on_progress)
-    doc_keys: list[str] = []
     missing: list[str] = []
     if source_ids and stream == Stream.INVOICES:
         # A person may name a draft by its number ('RE-2026-00026') as well as by its source id.
@@ -94,15 +88,9 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
             log.warning("none of the selected drafts exists for tenant %s: %s", tenant.tenant_id, ", ".join(missing))
             return {"tenant_id": tenant.tenant_id, "window": None, "counts": asdict(StageCounts()), "doc_keys": [],
                     "missing_ids": missing}
-    parallel = processes > 1 and window is not None and not source_ids
-    if parallel and parallel_stage.supported(state_engine, source_engine):
-        counts = parallel_stage.stage_window(
-            state_engine=state_engine, source_engine=source_engine, tenant_id=tenant.tenant_id, stream=str(stream),
-            window=window, run_id=run_id, processes=processes, on_batch=progress.staged)
-    else:
-        counts, doc_keys = stage_in_this_process(
-            state_engine=state_engine, source_engine=source_engine, tenant=tenant, stream=stream, window=window,
-            source_ids=source_ids, run_id=run_id, on_batch=progress.staged, on_read=progress.read)
+    counts, doc_keys = _stage_here(
+        state_engine=state_engine, source_engine=source_engine, tenant=tenant, stream=stream, window=window,
+        source_ids=source_ids, run_id=run_id, on_batch=progress.staged, on_read=progress.read)
     totals = {key: int(value) for key, value in asdict(counts).items()}
     if source_ids is not None and stream == Stream.TRANSACTIONS:
         found = set(doc_keys)
@@ -115,11 +103,11 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
             "doc_keys": doc_keys if source_ids is not None else None, "missing_ids": missing}
 
 
-def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
+def _stage_here(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
                           window: Window | None, source_ids: Sequence[str] | None, run_id: str | None,
                           on_batch: Callable[[StageCounts], None] | None = None,
                           on_read: Callable[[int], None] | None = None) -> tuple[StageCounts, list[str]]:
-    """Stage ``window`` (or ``source_ids``) here; the counts and, for a selection, the doc keys found."""
+    """Stage ``window`` (or ``source_ids``); the counts and, for a selection, the doc keys found."""
     if stream == Stream.INVOICES:
         from lexoffice.source.invoices import iter_invoice_documents
 

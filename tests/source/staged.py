@@ -1,11 +1,9 @@
-"""What the staging tests share: tenants over one generated field-service company, the outbox as stored, and
-the staging processes (``lexoffice.parallel_stage``) this test process has started."""
+"""What the staging tests share: tenants over one generated field-service company and the outbox as stored."""
 
 from __future__ import annotations
 
 from datetime import date
 
-import psutil
 import sqlalchemy as sa
 
 from demo.generate import generate_fieldservice
@@ -31,15 +29,3 @@ def stored(engine: sa.Engine, tenant_id: str, stream: Stream) -> dict[str, tuple
     return {r.doc_key: (r.state, r.content_hash, r.payload, r.reasons, r.source_ref, r.event_time, r.group_key,
                         r.sort_key, r.related)
             for r in outbox.rows(engine, tenant_id=tenant_id, stream=str(stream))}
-
-
-def staging_processes() -> list[psutil.Process]:
-    """The live ``python -m lexoffice.parallel_stage`` processes below this one."""
-    found = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "lexoffice.parallel_stage" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child)
-        except psutil.Error:  # ended meanwhile
-            continue
-    return found
