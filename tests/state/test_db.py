@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import pathlib
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from lexoffice.state import make_engine
+from lexoffice.state import make_engine, schema, tenants
 from lexoffice.state.db import UnsupportedDatabase, init_db, read_transaction, write_transaction
 from lexoffice.state.schema import metadata, rate_slots, runs
 
@@ -141,18 +142,79 @@ def _outbox_indexes(engine: sa.Engine) -> set[str]:
         return set(conn.execute(sa.text(query)).scalars())
 
 
+def _outbox_row(tenant_id: str, doc_key: str) -> dict:
+    now = datetime.now(UTC)
+    return {"tenant_id": tenant_id, "stream": "invoices", "doc_key": doc_key, "state": "pending",
+            "content_hash": "h", "payload": {}, "reasons": [], "source_ref": doc_key, "event_time": now,
+            "related": {}, "staged_at": now, "updated_at": now}
+
+
+def _add_tenant(engine: sa.Engine, tenant_id: str) -> None:
+    tenants.add_tenant(engine, tenant_id=tenant_id, name=tenant_id, lexoffice_conn_id=f"lexoffice_{tenant_id}")
+
+
+def test_outbox_rows_belong_to_an_existing_tenant(engine: sa.Engine) -> None:
+    """The record of what was sent cannot point at no tenant, and a tenant with such a record stays."""
+    init_db(engine)
+    _add_tenant(engine, "t1")
+    with write_transaction(engine) as conn:
+        conn.execute(schema.outbox.insert(), _outbox_row("t1", "d1"))
+    with pytest.raises(sa.exc.IntegrityError), write_transaction(engine) as conn:
+        conn.execute(schema.outbox.insert(), _outbox_row("nobody", "d2"))
+    with pytest.raises(sa.exc.IntegrityError), write_transaction(engine) as conn:
+        conn.execute(sa.delete(schema.tenants).where(schema.tenants.c.tenant_id == "t1"))
+
+
+def _outbox_keys(engine: sa.Engine) -> list[tuple[str, bool]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'outbox'::regclass "
+            "AND contype = 'f'"))]
+
+
+def _drop_outbox_key(engine: sa.Engine) -> None:
+    """What init_db of earlier versions did to PostgreSQL state databases."""
+    with write_transaction(engine) as conn:
+        conn.execute(sa.text("ALTER TABLE outbox DROP CONSTRAINT fk_outbox_tenant_id_tenants"))
+    assert _outbox_keys(engine) == []
+
+
 @pytest.mark.postgres
-def test_init_db_drops_the_outbox_foreign_key_of_older_versions(postgres_url: str) -> None:
+def test_init_db_restores_the_outbox_foreign_key_an_older_version_dropped(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
     init_db(engine)
+    _add_tenant(engine, "t1")
     with write_transaction(engine) as conn:
-        conn.execute(sa.text("ALTER TABLE outbox ADD CONSTRAINT fk_outbox_tenant_id_tenants "
-                             "FOREIGN KEY (tenant_id) REFERENCES tenants (tenant_id) ON DELETE RESTRICT"))
+        conn.execute(schema.outbox.insert(), _outbox_row("t1", "d1"))
+    _drop_outbox_key(engine)
     init_db(engine)
-    with engine.connect() as conn:
-        keys = conn.execute(sa.text("SELECT conname FROM pg_constraint WHERE conrelid = 'outbox'::regclass "
-                                    "AND contype = 'f'")).scalars().all()
-    assert keys == []
+    assert _outbox_keys(engine) == [("fk_outbox_tenant_id_tenants", True)]
+    init_db(engine)  # and again, when it is there
+    assert _outbox_keys(engine) == [("fk_outbox_tenant_id_tenants", True)]
+    with pytest.raises(sa.exc.IntegrityError), write_transaction(engine) as conn:
+        conn.execute(schema.outbox.insert(), _outbox_row("nobody", "d2"))
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_rows_of_a_deleted_tenant_leave_the_restored_key_unvalidated_with_a_warning(
+        postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A tenant deleted by hand while the key was missing: init_db still succeeds, checks new rows, and says
+    which tenants to add back; once they are back, the next init_db validates the key."""
+    engine = make_engine(postgres_url)
+    init_db(engine)
+    _drop_outbox_key(engine)
+    with write_transaction(engine) as conn:
+        conn.execute(schema.outbox.insert(), _outbox_row("gone", "d1"))
+    with caplog.at_level(logging.WARNING, logger="lexoffice.state.db"):
+        init_db(engine)
+    assert _outbox_keys(engine) == [("fk_outbox_tenant_id_tenants", False)]
+    assert "gone" in caplog.text and "lexoffice tenant add" in caplog.text
+    with pytest.raises(sa.exc.IntegrityError), write_transaction(engine) as conn:
+        conn.execute(schema.outbox.insert(), _outbox_row("nobody", "d2"))
+    _add_tenant(engine, "gone")
+    init_db(engine)
+    assert _outbox_keys(engine) == [("fk_outbox_tenant_id_tenants", True)]
     engine.dispose()
 
 

@@ -8,6 +8,7 @@ PostgreSQL (production) gets ``pool_pre_ping`` so a restarted server costs a rec
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lexoffice.state.schema import RETIRED_CONSTRAINTS, RETIRED_INDEXES, metadata
+from lexoffice.state.schema import RETIRED_INDEXES, metadata, outbox
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _READ_ONLY = "lexoffice_read_only"
@@ -111,24 +114,41 @@ def init_db(engine: sa.Engine) -> None:
             # CREATE TABLE IF NOT EXISTS still races on the catalogue; serialise the creators instead.
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_INIT_LOCK_ID)))
         metadata.create_all(conn, checkfirst=True)
-        _drop_retired(conn)
+        for index in RETIRED_INDEXES:  # what older versions created and nothing reads any more
+            conn.execute(sa.text(f"DROP INDEX IF EXISTS {index}"))
+        if is_postgres(conn):
+            _restore_outbox_tenant_key(conn)
 
 
-def _drop_retired(conn: sa.Connection) -> None:
-    """Remove what older versions created and this one no longer wants (see schema.RETIRED_*).
+def _restore_outbox_tenant_key(conn: sa.Connection) -> None:
+    """Add the outbox's foreign key to tenants back to a PostgreSQL state database that an older version
+    left without it. (SQLite cannot add a constraint to an existing table; it keeps what it has.)
 
-    A constraint is looked up first: ALTER TABLE locks the whole table even when there is nothing to drop,
-    and init_db runs at the start of every task. (SQLite cannot drop a constraint; the old key stays there.)
+    The catalogue is read first, because init_db runs at the start of every task and ALTER TABLE would queue
+    behind a running stage even when there is nothing to do. The key is added ``NOT VALID`` (a short lock,
+    new rows are checked from then on) and validated afterwards, which reads the table without blocking
+    writers. Rows of a tenant deleted by hand leave the key unvalidated, with a warning saying what to do.
     """
-    for index in RETIRED_INDEXES:
-        conn.execute(sa.text(f"DROP INDEX IF EXISTS {index}"))
-    if not is_postgres(conn):
+    (key,) = [fk for fk in outbox.foreign_keys if fk.column.table.name == "tenants"]
+    name = key.constraint.name
+    found = conn.execute(sa.text("SELECT convalidated FROM pg_constraint WHERE conname = :name "
+                                 "AND conrelid = 'outbox'::regclass"), {"name": name}).first()
+    if found is None:
+        conn.execute(sa.text(f"ALTER TABLE outbox ADD CONSTRAINT {name} FOREIGN KEY (tenant_id) "
+                             "REFERENCES tenants (tenant_id) ON DELETE RESTRICT NOT VALID"))
+    elif found.convalidated:
         return
-    for table, constraint in RETIRED_CONSTRAINTS:
-        found = conn.execute(sa.text("SELECT 1 FROM pg_constraint WHERE conname = :name "
-                                     "AND conrelid = to_regclass(:table)"), {"name": constraint, "table": table})
-        if found.first() is not None:
-            conn.execute(sa.text(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}"))
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text(f"ALTER TABLE outbox VALIDATE CONSTRAINT {name}"))
+    except sa.exc.IntegrityError:
+        orphans = conn.execute(sa.text("SELECT DISTINCT tenant_id FROM outbox WHERE tenant_id NOT IN "
+                                       "(SELECT tenant_id FROM tenants) ORDER BY tenant_id LIMIT 10")).scalars()
+        names = ", ".join(orphans)
+        log.warning("Outbox-Zeilen gelöschter Mandanten: %s. Neue Zeilen werden geprüft; legen Sie diese "
+                    "Mandanten wieder an (lexoffice tenant add), damit der Fremdschlüssel vollständig gilt. / "
+                    "Outbox rows of deleted tenants: %s. New rows are checked; add those tenants back "
+                    "(lexoffice tenant add) so the foreign key is validated.", names, names)
 
 
 def dialect_insert(bind: sa.Engine | sa.Connection, table: sa.Table) -> Any:

@@ -2,8 +2,7 @@
 
 The state database is the only truth about what was sent to Lexware Office, so the schema carries the
 guarantees it can: one outbox row per (tenant, stream, document), a CHECK on the document state, at most
-one open connection period per tenant, foreign keys from the tenant-owned tables to their tenant (except the
-outbox: see there).
+one open connection period per tenant, foreign keys from the tenant-owned tables to their tenant.
 """
 
 from __future__ import annotations
@@ -109,11 +108,8 @@ outbox = sa.Table(
     "outbox",
     metadata,
     sa.Column("id", _BigId, primary_key=True, autoincrement=True),
-    # No foreign key to tenants: ``outbox.stage`` checks the tenant once per call, where a foreign key checks
-    # it once per row (on PostgreSQL nearly a quarter of the COPY time of a first stage). Nothing here deletes
-    # tenants; one deleted by hand leaves its rows, the record of what was sent, which count again if it is
-    # added back. init_db drops the old key from PostgreSQL state databases.
-    sa.Column("tenant_id", sa.String(64), nullable=False),
+    # The record of what was sent belongs to a tenant: a tenant with outbox rows cannot be deleted.
+    sa.Column("tenant_id", sa.String(64), _tenant_fk(), nullable=False),
     sa.Column("stream", sa.String(32), nullable=False),
     sa.Column("doc_key", sa.String(200), nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
@@ -143,11 +139,8 @@ outbox = sa.Table(
 )
 # No index in delivery order (group_key, sort_key): delivery reads one state's rows through
 # ix_outbox_state_order and sorts them in Python (outbox.rows), so such an index would only cost every staged
-# row another wide index entry (measured: a fifth of PostgreSQL's COPY time). init_db drops it from older
-# state databases.
+# row another wide index entry that nothing reads. init_db drops it from older state databases.
 RETIRED_INDEXES = ("ix_outbox_delivery_order",)
-#: (table, constraint) that older versions created; dropped from PostgreSQL state databases by init_db.
-RETIRED_CONSTRAINTS = (("outbox", "fk_outbox_tenant_id_tenants"),)
 
 
 def _mapping_table(name: str, key_column: str, id_column: str) -> sa.Table:
