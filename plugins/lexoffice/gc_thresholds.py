@@ -2,8 +2,8 @@
 
 Staging builds millions of short-lived containers (row lists, payload dicts, documents). With CPython's
 default thresholds (700, 10, 10) the collector runs every 700 new containers and keeps re-walking the page
-that is still being built; measured, that was about a seventh of the Python time of a stage. Reference
-counting frees almost all of it anyway, so collecting every 10,000 containers loses nothing but the waste:
+that is still being built, finding nothing to free. Reference counting frees almost all of it anyway, so
+collecting every 10,000 containers loses nothing but the waste:
 the same peak memory, the same result. The settings are process-wide, so the old ones come back afterwards.
 """
 
