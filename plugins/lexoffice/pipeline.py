@@ -88,7 +88,7 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
             log.warning("none of the selected drafts exists for tenant %s: %s", tenant.tenant_id, ", ".join(missing))
             return {"tenant_id": tenant.tenant_id, "window": None, "counts": asdict(StageCounts()), "doc_keys": [],
                     "missing_ids": missing}
-    counts, doc_keys = _stage_here(
+    counts, doc_keys = stage_in_this_process(
         state_engine=state_engine, source_engine=source_engine, tenant=tenant, stream=stream, window=window,
         source_ids=source_ids, run_id=run_id, on_batch=progress.staged, on_read=progress.read)
     totals = {key: int(value) for key, value in asdict(counts).items()}
@@ -103,7 +103,7 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
             "doc_keys": doc_keys if source_ids is not None else None, "missing_ids": missing}
 
 
-def _stage_here(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
+def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
                           window: Window | None, source_ids: Sequence[str] | None, run_id: str | None,
                           on_batch: Callable[[StageCounts], None] | None = None,
                           on_read: Callable[[int], None] | None = None) -> tuple[StageCounts, list[str]]:
