@@ -78,6 +78,7 @@ class AuthorizationCode:
     scope: str | None
     expires_at: float
     used: bool = False
+    code_challenge: str | None = None  # PKCE (RFC 7636, S256 only): the token request must bring its verifier
 
 
 @dataclass

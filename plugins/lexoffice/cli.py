@@ -13,6 +13,7 @@ import sys
 import threading
 import webbrowser
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -120,24 +121,41 @@ def _hook_conn(conn_id: str) -> Any:
     return LexofficeHook.get_connection(conn_id)
 
 
-def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, timeout: float,
-                  on_authorize_url: Any = None) -> None:
-    """Send the person to Lexware's consent page ("Zugriff erlauben"), take the code, store the tokens."""
-    from lexoffice.client import default_oauth_urls, exchange_code
-    from lexoffice.hooks import _as_bool, api_base_url
-    from lexoffice.state.tokens import DbTokenStore
+@dataclass(frozen=True)
+class OAuthSettings:
+    """Where and as whom to ask Lexware for consent: from the tenant's Airflow connection."""
 
-    conn = _hook_conn(tenant.lexoffice_conn_id)
+    client_id: str
+    client_secret: str
+    urls: dict[str, str]
+    allow_insecure_http: bool
+
+
+def oauth_settings(conn_id: str) -> OAuthSettings:
+    from lexoffice.client import default_oauth_urls
+    from lexoffice.hooks import _as_bool, api_base_url
+
+    conn = _hook_conn(conn_id)
     if not conn.login:
-        raise SystemExit(f"connection {tenant.lexoffice_conn_id!r} has no OAuth client id (login); use an API key "
+        raise LookupError(f"connection {conn_id!r} has no OAuth client id (login); use an API key "
                          "connection or add the client id and secret")
     extra = conn.extra_dejson
     urls = default_oauth_urls(api_base_url(conn.host, conn.port))
     if extra.get("oauth_token_url"):
         urls["token"] = extra["oauth_token_url"]
+    return OAuthSettings(conn.login, conn.password, urls, _as_bool(extra.get("allow_insecure_http")))
+
+
+def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, timeout: float,
+                  on_authorize_url: Any = None) -> None:
+    """Send the person to Lexware's consent page ("Zugriff erlauben"), take the code, store the tokens."""
+    from lexoffice.client import exchange_code
+    from lexoffice.state.tokens import DbTokenStore
+
+    settings = oauth_settings(tenant.lexoffice_conn_id)
     callback = OAuthCallback(port)
-    authorize_url = urls["authorize"] + "?" + urlencode({
-        "client_id": conn.login, "redirect_uri": callback.redirect_uri, "response_type": "code",
+    authorize_url = settings.urls["authorize"] + "?" + urlencode({
+        "client_id": settings.client_id, "redirect_uri": callback.redirect_uri, "response_type": "code",
         "state": callback.expected_state,
     })
     print(f"Open this address, sign in to Lexware Office and click 'Zugriff erlauben':\n  {authorize_url}")
@@ -146,9 +164,9 @@ def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, ti
     elif open_browser:
         webbrowser.open(authorize_url)
     code = callback.wait(timeout)
-    record = exchange_code(token_url=urls["token"], client_id=conn.login, client_secret=conn.password,
-                           code=code, redirect_uri=callback.redirect_uri,
-                           allow_insecure_http=_as_bool(extra.get("allow_insecure_http")))
+    record = exchange_code(token_url=settings.urls["token"], client_id=settings.client_id,
+                           client_secret=settings.client_secret, code=code, redirect_uri=callback.redirect_uri,
+                           allow_insecure_http=settings.allow_insecure_http)
     DbTokenStore(engine).save(tenant.lexoffice_conn_id, record)
     print("Authorisation received; the refresh token is stored encrypted in the state database.")
 
@@ -162,6 +180,36 @@ def _profile(engine: Any, tenant: Any) -> dict[str, Any]:
         return client.get_profile()
     finally:
         client.close()
+
+
+def record_connect(engine: Any, tenant: Any, export_since: date | None) -> tuple[Any, dict[str, Any]]:
+    """Ask Lexware who the credentials belong to, then record the (re)connect (organisation, export-since)."""
+    from lexoffice.state import health, tenants
+
+    profile = _profile(engine, tenant)
+    health.record_ok(engine, tenant.tenant_id)
+    tenant = tenants.record_connect(engine, tenant.tenant_id, organization_id=profile["organizationId"],
+                                    at=pendulum.now("UTC"), export_since=export_since)
+    return tenant, profile
+
+
+def revoke_oauth(engine: Any, tenant: Any) -> bool:
+    """Revoke a tenant's OAuth authorisation at Lexware and forget its tokens; False if there was none."""
+    if tenant.auth_mode != "oauth":
+        return False
+    from lexoffice.client import revoke_authorization
+    from lexoffice.state.tokens import DbTokenStore
+
+    store = DbTokenStore(engine)
+    record = store.load(tenant.lexoffice_conn_id)
+    if record is None:
+        return False
+    settings = oauth_settings(tenant.lexoffice_conn_id)
+    revoke_authorization(revoke_url=settings.urls["revoke"], client_id=settings.client_id,
+                         client_secret=settings.client_secret, refresh_token=record.refresh_token,
+                         allow_insecure_http=settings.allow_insecure_http)
+    store.delete(tenant.lexoffice_conn_id)
+    return True
 
 
 # -- commands ----------------------------------------------------------------------------------------------------
@@ -242,11 +290,8 @@ def cmd_tenant_connect(args: argparse.Namespace) -> int:
     tenant = tenants.get_tenant(engine, args.tenant_id)
     if tenant.auth_mode == "oauth":
         oauth_connect(engine, tenant, port=args.port, open_browser=not args.no_browser, timeout=args.timeout)
-    profile = _profile(engine, tenant)
-    tenant = tenants.record_connect(
-        engine, tenant.tenant_id, organization_id=profile["organizationId"], at=pendulum.now("UTC"),
-        export_since=date.fromisoformat(args.export_since) if args.export_since else None,
-    )
+    tenant, profile = record_connect(engine, tenant,
+                                     date.fromisoformat(args.export_since) if args.export_since else None)
     print(f"tenant {tenant.tenant_id} connected to {profile.get('companyName')!r} "
           f"(organisation {profile['organizationId']}); export since {tenant.export_since}")
     return 0
@@ -257,21 +302,8 @@ def cmd_tenant_disconnect(args: argparse.Namespace) -> int:
 
     engine = _state_engine(args)
     tenant = tenants.get_tenant(engine, args.tenant_id)
-    if tenant.auth_mode == "oauth":
-        from lexoffice.client import default_oauth_urls, revoke_authorization
-        from lexoffice.hooks import _as_bool, api_base_url
-        from lexoffice.state.tokens import DbTokenStore
-
-        store = DbTokenStore(engine)
-        record = store.load(tenant.lexoffice_conn_id)
-        if record is not None:
-            conn = _hook_conn(tenant.lexoffice_conn_id)
-            revoke_authorization(revoke_url=default_oauth_urls(api_base_url(conn.host, conn.port))["revoke"],
-                                 client_id=conn.login, client_secret=conn.password,
-                                 refresh_token=record.refresh_token,
-                                 allow_insecure_http=_as_bool(conn.extra_dejson.get("allow_insecure_http")))
-            store.delete(tenant.lexoffice_conn_id)
-            print("authorisation revoked at Lexware Office")
+    if revoke_oauth(engine, tenant):
+        print("authorisation revoked at Lexware Office")
     tenants.record_disconnect(engine, tenant.tenant_id, at=pendulum.now("UTC"))
     print(f"tenant {tenant.tenant_id} disconnected: runs keep staging but send nothing until "
           f"`lexoffice tenant reconnect {tenant.tenant_id}`")

@@ -15,7 +15,7 @@ from lexoffice import connections, pipeline
 from lexoffice import report as reporting
 from lexoffice.delivery.result import TenantBlocked
 from lexoffice.documents import Stream
-from lexoffice.state import outbox, runs, tenants
+from lexoffice.state import health, outbox, runs, tenants
 from lexoffice.windows import WindowError, clamp, lookback_from_env, requested_window
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,9 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
         )
     except TenantBlocked as blocked:
         _record(engine, context, tenant_id, stream, started, "blocked", {}, str(blocked))
+        health.record_error(engine, tenant_id, str(blocked))
         raise AirflowFailException(str(blocked)) from blocked
+    health.record_ok(engine, tenant_id)  # the UI's "verbunden" indicator: Lexware answered this run
     summary = result.as_dict()
     if result.would_send:
         for item in result.would_send:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import time
 from html import escape
@@ -54,7 +55,9 @@ async def consent_page(request: Request) -> HTMLResponse:
         orgs = [state.organizations[requested_org]] if requested_org else list(state.organizations.values())
     if not orgs:
         return _error_page("Es gibt keine Organisation, auf die zugegriffen werden könnte.")
-    hidden = {k: params.get(k) or "" for k in ("client_id", "redirect_uri", "state", "scope")}
+    if params.get("code_challenge") and params.get("code_challenge_method", "plain") != "S256":
+        return _error_page("Nur code_challenge_method=S256 wird unterstützt.")
+    hidden = {k: params.get(k) or "" for k in ("client_id", "redirect_uri", "state", "scope", "code_challenge")}
     return HTMLResponse(_consent_html(hidden, orgs))
 
 
@@ -75,7 +78,8 @@ async def grant_consent(request: Request) -> Response:
         code = new_secret("code")
         state.put("auth_codes", digest(code), AuthorizationCode(
             code_hash=digest(code), client_id=client_id, redirect_uri=redirect_uri, organization_id=org_id,
-            scope=form.get("scope") or None, expires_at=time.time() + CODE_TTL_SECONDS))
+            scope=form.get("scope") or None, expires_at=time.time() + CODE_TTL_SECONDS,
+            code_challenge=form.get("code_challenge") or None))
     return RedirectResponse(_with_query(redirect_uri, code=code, state=form.get("state")), status_code=302)
 
 
@@ -88,7 +92,8 @@ async def token(request: Request) -> JSONResponse:
             client = _authenticated_client(state, request)
             grant_type = form.get("grant_type")
             if grant_type == "authorization_code":
-                grant = _redeem_code(state, client, form.get("code"), form.get("redirect_uri"))
+                grant = _redeem_code(state, client, form.get("code"), form.get("redirect_uri"),
+                                     form.get("code_verifier"))
             elif grant_type == "refresh_token":
                 grant = _grant_for_refresh(state, client, form.get("refresh_token"))
             elif grant_type is None:
@@ -144,12 +149,23 @@ def _authenticated_client(state: SandboxState, request: Request) -> OAuthClient:
     return client
 
 
-def _redeem_code(state: SandboxState, client: OAuthClient, code: str | None, redirect_uri: str | None) -> Grant:
+def _pkce_ok(challenge: str | None, verifier: str | None) -> bool:
+    if challenge is None:
+        return True
+    if not verifier:
+        return False
+    computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return hmac.compare_digest(computed, challenge)
+
+
+def _redeem_code(state: SandboxState, client: OAuthClient, code: str | None, redirect_uri: str | None,
+                 code_verifier: str | None = None) -> Grant:
     if not code:
         raise OAuthError(400, "invalid_request")
     record = state.auth_codes.get(digest(code))
     if (record is None or record.used or record.expires_at <= time.time() or record.client_id != client.client_id
-            or record.redirect_uri != redirect_uri or record.organization_id not in state.organizations):
+            or record.redirect_uri != redirect_uri or record.organization_id not in state.organizations
+            or not _pkce_ok(record.code_challenge, code_verifier)):
         raise OAuthError(400, "invalid_grant")
     record.used = True
     state.touch("auth_codes", record.code_hash)

@@ -265,17 +265,24 @@ def exchange_code(
     allow_insecure_http: bool = False,
     retry: RetryPolicy | None = None,
     timeout: tuple[float, float] = TOKEN_TIMEOUT,
+    code_verifier: str | None = None,
 ) -> TokenRecord:
-    """Turn the code from the consent redirect into the first token record (store it right away)."""
+    """Turn the code from the consent redirect into the first token record (store it right away).
+
+    ``code_verifier``: the PKCE secret whose S256 challenge went with the authorisation request (RFC 7636).
+    """
     require_secure_url(token_url, allow_insecure_http=allow_insecure_http)
-    secrets = SecretRegistry([client_secret, code])
+    secrets = SecretRegistry([client_secret, code] + ([code_verifier] if code_verifier else []))
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if code_verifier:
+        form["code_verifier"] = code_verifier
     with _session_for(session) as http:
         payload = token_request(
             http,
             token_url,
             client_id=client_id,
             client_secret=client_secret,
-            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+            data=form,
             secrets=secrets,
             retry=retry or RetryPolicy(),
             timeout=timeout,

@@ -305,3 +305,27 @@ document_events = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Index("ix_document_events_doc", "tenant_id", "stream", "doc_key", "id"),
 )
+
+# Health of each tenant's Lexware connection, for the UI's "verbunden" indicator: the stored ``connected`` flag
+# says what a person chose, this says whether the last calls worked (state/health.py).
+connection_health = sa.Table(
+    "connection_health",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("last_ok_at", UtcDateTime),
+    sa.Column("last_error_at", UtcDateTime),
+    sa.Column("last_error", sa.Text),
+)
+
+# OAuth "Zugriff erlauben" started in the UI: the server-side state and PKCE verifier, one use, short-lived
+# (ui/oauth.py). Kept in the state DB so any api-server worker can finish the flow.
+oauth_pending = sa.Table(
+    "oauth_pending",
+    metadata,
+    sa.Column("state", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(250), nullable=False),
+    sa.Column("code_verifier", sa.String(200), nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)

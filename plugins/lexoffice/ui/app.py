@@ -1,0 +1,309 @@
+"""The FastAPI app behind the page (mounted by Airflow's api-server under ``/lexoffice``).
+
+Server-rendered HTML (Jinja2 templates next to this file) plus a few JSON routes the page's small script
+calls; no build step, no JavaScript framework. Every route depends on Airflow's user and asks the auth manager
+(``access.py``); the work itself is done by the project's own modules (tenants, outbox, CLI helpers), never
+re-implemented here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+import pendulum
+import sqlalchemy as sa
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import FastAPI, HTTPException, Query as Q, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from lexoffice import connections
+from lexoffice.documents import Stream
+from lexoffice.state import health, tenants
+from lexoffice.ui import access, documents, oauth, send
+from lexoffice.ui.texts import STATE_WORDS, UI_STATES, WORDS, datum_senden, language, ui_state
+
+log = logging.getLogger(__name__)
+PREFIX = "/lexoffice"
+SOURCE_CONN_IDS = {Stream.INVOICES: connections.FIELDSERVICE_CONN_ID, Stream.TRANSACTIONS: connections.BANK_CONN_ID}
+PRODUCTION_APP_URL = "https://app.lexware.de"
+
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+templates.env.filters["datum_senden"] = datum_senden
+templates.env.filters["day"] = lambda d, lang="de": "" if d is None else d.strftime(
+    "%d.%m.%Y" if lang == "de" else "%Y-%m-%d")
+templates.env.filters["money"] = lambda v, lang="de": "" if v is None else (
+    f"{v:,.2f} €".replace(",", "X").replace(".", ",").replace("X", ".") if lang == "de" else f"€{v:,.2f}")
+
+
+def _stream(value: str) -> Stream:
+    try:
+        return Stream(value)
+    except ValueError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Datenstrom {value!r} gibt es nicht: invoices oder "
+                                                       "transactions") from None
+
+
+def _state_engine() -> sa.Engine:
+    return connections.state_engine()
+
+
+def _tenant(tenant_id: str) -> tenants.Tenant:
+    try:
+        return tenants.get_tenant(_state_engine(), tenant_id)
+    except tenants.TenantNotFound as err:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(err)) from None
+
+
+def _company(tenant: tenants.Tenant, stream: Stream) -> str:
+    company = tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
+    if not company:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Mandant {tenant.tenant_id} hat keinen Datenstrom {stream}")
+    return company
+
+
+def _require_json(request: Request) -> None:
+    """State-changing calls come from the page's script as JSON: a cross-site form cannot send that."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Bitte als application/json senden.")
+
+
+def lexware_app_url(conn_id: str) -> str:
+    """The Lexware Office web app of a tenant's API (for links to a draft); the sandbox serves itself."""
+    from lexoffice.cli import ensure_connection_visible
+    from lexoffice.client.auth import PRODUCTION_API_HOST
+    from lexoffice.hooks import LexofficeHook, api_base_url
+
+    try:
+        ensure_connection_visible(conn_id)
+        conn = LexofficeHook.get_connection(conn_id)
+    except Exception:  # noqa: BLE001 - a missing connection only costs the link
+        return PRODUCTION_APP_URL
+    base = api_base_url(conn.host, conn.port)
+    return PRODUCTION_APP_URL if urlsplit(base).hostname == PRODUCTION_API_HOST else base
+
+
+class SendBody(BaseModel):
+    document_ids: list[str] = Field(description="source ids of the documents to send")
+
+
+class ExportSinceBody(BaseModel):
+    export_since: date
+
+
+class ConnectBody(BaseModel):
+    export_since: date | None = None
+
+
+# ------------------------------------------------------------------------------------------------ the app
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Lexware Office", docs_url=None, redoc_url=None, openapi_url=None)
+
+    # -- pages --------------------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse)
+    def tenants_page(request: Request, user: GetUserDep, lang: str | None = None) -> HTMLResponse:
+        readable = access.require_any_read(user)
+        lg = language(lang)
+        engine = _state_engine()
+        states = health.get_all(engine)
+        rows = [{"tenant": t, "health": states.get(t.tenant_id), "admin": access.can_administer(user, t.lexoffice_conn_id),
+                 "streams": [s for s in readable if (t.invoice_company_id if s == Stream.INVOICES
+                                                     else t.bank_company_id)]}
+                for t in tenants.list_tenants(engine)]
+        return templates.TemplateResponse(request, "tenants.html", {
+            "rows": rows, "w": WORDS[lg], "lang": lg, "prefix": PREFIX, "message": request.query_params.get("msg"),
+        })
+
+    @app.get("/tenants/{tenant_id}/{stream_name}", response_class=HTMLResponse)
+    def documents_page(request: Request, user: GetUserDep, tenant_id: str, stream_name: str,
+                       state: Annotated[list[str], Q()] = [],  # noqa: B006 - FastAPI query list
+                       from_day: Annotated[str | None, Q(alias="from")] = None,
+                       to_day: Annotated[str | None, Q(alias="to")] = None,
+                       q: str | None = None, order: str | None = None, page_size: int | None = None,
+                       cursor: str | None = None, account: str | None = None, lang: str | None = None,
+                       fragment: bool = False) -> HTMLResponse:
+        stream = _stream(stream_name)
+        access.require_read(user, stream)
+        tenant = _tenant(tenant_id)
+        company = _company(tenant, stream)
+        try:
+            query = documents.Query.parse(state=state, from_day=from_day, to_day=to_day, text=q, order=order,
+                                          page_size=page_size, cursor=cursor, account=account)
+        except documents.QueryError as err:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
+        source = connections.engine_for(SOURCE_CONN_IDS[stream])
+        dag_id = access.STREAM_DAGS[stream]
+        result = documents.page(state_engine=_state_engine(), source_engine=source, tenant_id=tenant.tenant_id,
+                                stream=stream, company_id=company, query=query,
+                                queued=send.queued_ids(dag_id, tenant.tenant_id))
+        lg = language(lang)
+        params = {k: v for k, v in request.query_params.multi_items() if k not in ("cursor", "fragment")}
+        context = {
+            "tenant": tenant, "stream": stream, "page": result, "query": query, "w": WORDS[lg], "lang": lg,
+            "states": STATE_WORDS[lg], "ui_states": UI_STATES, "prefix": PREFIX, "can_send": access.can_send(user, stream),
+            "app_url": lexware_app_url(tenant.lexoffice_conn_id),
+            "accounts": documents.accounts(source, company) if stream == Stream.TRANSACTIONS else [],
+            "next_url": (f"?{urlencode([*params.items(), ('cursor', result.next_cursor)])}"
+                         if result.next_cursor else None),
+            "first_url": f"?{urlencode(list(params.items()))}", "other_lang": "en" if lg == "de" else "de",
+            "params": params,
+        }
+        return templates.TemplateResponse(request, "rows.html" if fragment else "documents.html", context)
+
+    @app.get("/run/{dag_id}/{run_id}", response_class=HTMLResponse)
+    def run_page(request: Request, user: GetUserDep, dag_id: str, run_id: str, lang: str | None = None
+                 ) -> HTMLResponse:
+        """"Documents of this run": the run's selection, or its tenants' documents when it had none."""
+        streams = {v: k for k, v in access.STREAM_DAGS.items()}
+        if dag_id not in streams:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{dag_id} ist kein Lexware-Office-DAG")
+        stream = streams[dag_id]
+        access.require_read(user, stream)
+        tenant_id, ids = send.run_selection(dag_id, run_id)
+        lg = language(lang)
+        rows = _run_rows(_state_engine(), run_id, stream, tenant_id, ids)
+        return templates.TemplateResponse(request, "run.html", {
+            "rows": rows, "w": WORDS[lg], "lang": lg, "run_id": run_id, "tenant_id": tenant_id, "prefix": PREFIX,
+            "states": STATE_WORDS[lg],
+        })
+
+    # -- actions ------------------------------------------------------------------------------------------
+    @app.post("/api/tenants/{tenant_id}/{stream_name}/send")
+    def send_action(request: Request, user: GetUserDep, tenant_id: str, stream_name: str, body: SendBody
+                    ) -> dict[str, Any]:
+        _require_json(request)
+        stream = _stream(stream_name)
+        access.require_send(user, stream)
+        tenant = _tenant(tenant_id)
+        _company(tenant, stream)
+        dag_id = access.STREAM_DAGS[stream]
+        try:
+            result = send.send(dag_id=dag_id, tenant_id=tenant.tenant_id, document_ids=body.document_ids,
+                               user_name=user.get_name())
+        except send.SendError as err:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
+        lg = language(request.query_params.get("lang"))
+        return {"run_id": result.run_id, "created": result.created, "paused": result.paused,
+                "message": WORDS[lg]["dag_paused"].format(dag_id=dag_id) if result.paused else WORDS[lg]["sent_request"]}
+
+    @app.post("/api/tenants/{tenant_id}/export-since")
+    def export_since_action(request: Request, user: GetUserDep, tenant_id: str, body: ExportSinceBody
+                            ) -> dict[str, Any]:
+        _require_json(request)
+        tenant = _admin_tenant(user, tenant_id)
+        try:
+            tenant = tenants.set_export_since(_state_engine(), tenant.tenant_id, body.export_since)
+        except tenants.ExportSinceError as err:  # the CLI's refusal, word for word
+            raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from None
+        return {"tenant": tenant.tenant_id, "export_since": tenant.export_since.isoformat()}
+
+    @app.post("/api/tenants/{tenant_id}/disconnect")
+    def disconnect_action(request: Request, user: GetUserDep, tenant_id: str) -> dict[str, Any]:
+        _require_json(request)
+        from lexoffice.cli import revoke_oauth
+
+        tenant = _admin_tenant(user, tenant_id)
+        engine = _state_engine()
+        revoked = revoke_oauth(engine, tenant)
+        tenants.record_disconnect(engine, tenant.tenant_id, at=pendulum.now("UTC"))
+        return {"tenant": tenant.tenant_id, "connected": False, "revoked": revoked}
+
+    @app.post("/api/tenants/{tenant_id}/connect")
+    def connect_action(request: Request, user: GetUserDep, tenant_id: str, body: ConnectBody) -> dict[str, Any]:
+        """Connect or reconnect with the credentials the tenant's connection (API key) or token store holds;
+        also the "Verbindung prüfen" action: it asks Lexware who the credentials belong to."""
+        _require_json(request)
+        tenant = _admin_tenant(user, tenant_id)
+        return _connect(tenant, body.export_since)
+
+    @app.get("/oauth/start/{tenant_id}")
+    def oauth_start(request: Request, user: GetUserDep, tenant_id: str) -> RedirectResponse:
+        from lexoffice.cli import oauth_settings
+
+        tenant = _admin_tenant(user, tenant_id)
+        try:
+            settings = oauth_settings(tenant.lexoffice_conn_id)
+        except LookupError as err:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
+        redirect_uri = str(request.url_for("oauth_callback"))
+        url = oauth.start(_state_engine(), tenant_id=tenant.tenant_id, user_id=str(user.get_id()),
+                          client_id=settings.client_id, authorize_url=settings.urls["authorize"],
+                          redirect_uri=redirect_uri)
+        return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+
+    @app.get("/oauth/callback", name="oauth_callback")
+    def oauth_callback(user: GetUserDep, state: str | None = None, code: str | None = None,
+                       error: str | None = None) -> RedirectResponse:
+        from lexoffice.cli import oauth_settings
+        from lexoffice.client import exchange_code
+        from lexoffice.state.tokens import DbTokenStore
+
+        engine = _state_engine()
+        try:
+            pending = oauth.finish(engine, state=state, user_id=str(user.get_id()))
+        except oauth.OAuthStateError as err:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
+        tenant = _admin_tenant(user, pending.tenant_id)
+        if error or not code:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "Lexware Office hat den Zugriff nicht erlaubt "
+                                                             f"({error or 'kein Code'}); nichts wurde geändert.")
+        settings = oauth_settings(tenant.lexoffice_conn_id)
+        record = exchange_code(token_url=settings.urls["token"], client_id=settings.client_id,
+                               client_secret=settings.client_secret, code=code, redirect_uri=pending.redirect_uri,
+                               allow_insecure_http=settings.allow_insecure_http, code_verifier=pending.code_verifier)
+        DbTokenStore(engine).save(tenant.lexoffice_conn_id, record)
+        result = _connect(tenant, None)
+        return RedirectResponse(f"{PREFIX}/?{urlencode({'msg': result['message']})}",
+                                status_code=status.HTTP_303_SEE_OTHER)
+
+    return app
+
+
+def _admin_tenant(user: BaseUser, tenant_id: str) -> tenants.Tenant:
+    tenant = _tenant(tenant_id)
+    access.require_admin(user, tenant.lexoffice_conn_id)
+    return tenant
+
+
+def _connect(tenant: tenants.Tenant, export_since: date | None) -> dict[str, Any]:
+    from lexoffice.cli import record_connect
+
+    engine = _state_engine()
+    try:
+        tenant, profile = record_connect(engine, tenant, export_since)
+    except (tenants.ExportSinceError, tenants.OrganisationMismatch) as err:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from None
+    except Exception as err:  # noqa: BLE001 - Lexware said no: record it for the indicator, show it
+        health.record_error(engine, tenant.tenant_id, str(err))
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"Lexware Office: {err}") from None
+    return {"tenant": tenant.tenant_id, "connected": True, "organisation": profile["organizationId"],
+            "export_since": tenant.export_since.isoformat() if tenant.export_since else None,
+            "message": f"{tenant.name}: verbunden mit {profile.get('companyName')!s}"}
+
+
+def _run_rows(engine: sa.Engine, run_id: str, stream: Stream, tenant_id: str | None,
+              ids: list[str]) -> list[dict[str, Any]]:
+    """A run's documents: its selection, or (a nightly run) every document it staged (outbox ``run_id``)."""
+    from lexoffice.payloads import invoice_doc_key, transaction_doc_key
+    from lexoffice.state import outbox
+
+    key = invoice_doc_key if stream == Stream.INVOICES else transaction_doc_key
+    wanted = sorted(key(i) for i in ids)
+    tenant_ids = [tenant_id] if tenant_id else [t.tenant_id for t in tenants.list_tenants(engine)]
+    out = []
+    for tid in tenant_ids:
+        for row in outbox.rows(engine, tenant_id=tid, stream=stream, doc_keys=wanted or None):
+            if wanted or row.run_id == run_id:
+                out.append({"tenant": tid, "row": row, "state": ui_state(str(row.state), queued=False)})
+    return out
+
+
+app = create_app()

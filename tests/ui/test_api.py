@@ -1,0 +1,129 @@
+"""The page's routes through Airflow's real api-server app and auth manager (TestClient, no mocks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.world import World
+from tests.ui.support import ui_runs
+
+INVOICES_DAG = "lexoffice_invoice_drafts"
+pytestmark = pytest.mark.e2e
+
+
+def _h(tokens: dict[str, str], role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens[role]}"}
+
+
+def test_plugin_is_registered_through_the_entry_point(client: Any, tokens: dict[str, str]) -> None:
+    resp = client.get("/api/v2/plugins", headers=_h(tokens, "admin"))
+    assert resp.status_code == 200
+    plugin = next(p for p in resp.json()["plugins"] if p["name"] == "lexoffice")
+    assert plugin["fastapi_apps"][0]["url_prefix"] == "/lexoffice"
+    assert {v["destination"] for v in plugin["external_views"]} == {"nav", "dag_run"}
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/lexoffice/"),
+    ("GET", "/lexoffice/tenants/acme/invoices"),
+    ("GET", "/lexoffice/run/lexoffice_invoice_drafts/x"),
+    ("POST", "/lexoffice/api/tenants/acme/invoices/send"),
+    ("POST", "/lexoffice/api/tenants/acme/export-since"),
+    ("POST", "/lexoffice/api/tenants/acme/disconnect"),
+    ("POST", "/lexoffice/api/tenants/acme/connect"),
+    ("GET", "/lexoffice/oauth/start/acme"),
+    ("GET", "/lexoffice/oauth/callback?state=x&code=y"),
+])
+def test_nothing_without_login(client: Any, drafts_world: World, method: str, path: str) -> None:
+    resp = client.request(method, path, json={})
+    assert resp.status_code == 401, resp.text
+
+
+def test_rights_map_to_the_auth_manager(client: Any, drafts_world: World, tokens: dict[str, str]) -> None:
+    # read: viewer and up
+    assert client.get("/lexoffice/tenants/acme/invoices", headers=_h(tokens, "viewer")).status_code == 200
+    # send: 'user' role may trigger runs, a viewer may not
+    resp = client.post("/lexoffice/api/tenants/acme/invoices/send", headers=_h(tokens, "viewer"),
+                       json={"document_ids": ["D1"]})
+    assert resp.status_code == 403 and "Keine Berechtigung" in resp.json()["detail"]
+    assert ui_runs(INVOICES_DAG) == []
+    # tenant administration: connection rights ('op'), a 'user' may not
+    for path, body in (("export-since", {"export_since": "2026-12-01"}), ("disconnect", {}), ("connect", {})):
+        resp = client.post(f"/lexoffice/api/tenants/acme/{path}", headers=_h(tokens, "user"), json=body)
+        assert resp.status_code == 403, (path, resp.text)
+    assert client.get("/lexoffice/oauth/start/acme", headers=_h(tokens, "user"),
+                      follow_redirects=False).status_code == 403
+
+
+def test_documents_view_joins_source_and_outbox(client: Any, drafts_world: World, tokens: dict[str, str]) -> None:
+    resp = client.get("/lexoffice/tenants/acme/invoices", headers=_h(tokens, "viewer"))
+    assert resp.status_code == 200
+    page = resp.text
+    # nothing staged yet: every draft shows, as "nicht gesendet", German by default
+    for number in ("RE-1", "RE-2", "RE-3"):
+        assert number in page
+    assert page.count("nicht gesendet</td>") == 3
+    assert "An die Buchhaltung senden" not in page  # a viewer sees no send button
+    english = client.get("/lexoffice/tenants/acme/invoices?lang=en", headers=_h(tokens, "viewer")).text
+    assert english.count("not sent</td>") == 3
+
+
+def test_send_creates_exactly_one_run_with_the_selection(client: Any, drafts_world: World,
+                                                         tokens: dict[str, str]) -> None:
+    url = "/lexoffice/api/tenants/acme/invoices/send"
+    first = client.post(url, headers=_h(tokens, "user"), json={"document_ids": ["D2", "D1", "D1"]})
+    assert first.status_code == 200, first.text
+    assert first.json()["created"] is True and first.json()["paused"] is True  # DAGs start paused
+    again = client.post(url, headers=_h(tokens, "user"), json={"document_ids": ["D1", "D2"]})  # double click
+    assert again.json() == {**first.json(), "created": False}
+    runs = ui_runs(INVOICES_DAG)
+    assert len(runs) == 1
+    assert runs[0].conf == {"tenant": "acme", "document_ids": ["D1", "D2"]}
+    assert runs[0].run_type == "manual" and runs[0].triggering_user_name == "user-person"
+    # the page never unpauses the DAG
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        assert session.get(DagModel, INVOICES_DAG).is_paused
+    # the selected rows now show as queued
+    page = client.get("/lexoffice/tenants/acme/invoices", headers=_h(tokens, "viewer")).text
+    assert page.count("in Warteschlange</td>") == 2
+
+
+def test_send_refuses_an_empty_selection_and_json_only(client: Any, drafts_world: World,
+                                                       tokens: dict[str, str]) -> None:
+    url = "/lexoffice/api/tenants/acme/invoices/send"
+    resp = client.post(url, headers=_h(tokens, "user"), json={"document_ids": []})
+    assert resp.status_code == 400 and "document_ids" in resp.json()["detail"]
+    resp = client.post(url, headers={**_h(tokens, "user"), "Content-Type": "text/plain"},
+                       content='{"document_ids": ["D1"]}')
+    assert resp.status_code in (415, 422)
+    assert ui_runs(INVOICES_DAG) == []
+
+
+def test_export_since_only_forward_with_the_cli_message(client: Any, drafts_world: World,
+                                                        tokens: dict[str, str]) -> None:
+    url = "/lexoffice/api/tenants/acme/export-since"
+    resp = client.post(url, headers=_h(tokens, "op"), json={"export_since": "2026-09-01"})
+    assert resp.status_code == 409
+    assert "can only move forward" in resp.json()["detail"]
+    resp = client.post(url, headers=_h(tokens, "op"), json={"export_since": "2026-10-15"})
+    assert resp.status_code == 200 and resp.json()["export_since"] == "2026-10-15"
+
+
+def test_tenants_view_health_indicator(client: Any, drafts_world: World, tokens: dict[str, str]) -> None:
+    page = client.get("/lexoffice/", headers=_h(tokens, "viewer")).text
+    assert "noch nicht geprüft" in page and "Verbindung prüfen" not in page  # viewer: no admin buttons
+    resp = client.post("/lexoffice/api/tenants/acme/connect", headers=_h(tokens, "op"), json={})
+    assert resp.status_code == 200, resp.text
+    page = client.get("/lexoffice/", headers=_h(tokens, "op")).text
+    assert "letzter erfolgreicher Aufruf" in page and "● verbunden" in page
+    drafts_world.set_lexoffice_conn("acme", "wrong-key")  # the key was revoked in Lexware
+
+    resp = client.post("/lexoffice/api/tenants/acme/connect", headers=_h(tokens, "op"), json={})
+    assert resp.status_code == 502
+    page = client.get("/lexoffice/", headers=_h(tokens, "op")).text
+    assert "gestört" in page and "letzter Fehler" in page and "wrong-key" not in page
