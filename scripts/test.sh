@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 ./scripts/ensure-postgres.sh
 ./scripts/ensure-redis.sh
+./scripts/ensure-chromium.sh
 echo "==> running the test suite"
 exec .venv/bin/python -m pytest "$@"
