@@ -67,9 +67,11 @@ def finish(engine: sa.Engine, *, state: str | None, user_id: str) -> Pending:
         if row is None:
             raise OAuthStateError("Unbekannter oder bereits benutzter 'state': die Anmeldung wurde abgelehnt. "
                                   "Bitte erneut 'Zugriff erlauben' klicken.")
-        conn.execute(sa.delete(oauth_pending).where(oauth_pending.c.state == state))
-    if not secrets.compare_digest(row.user_id, user_id):
-        raise OAuthStateError("Diese Anmeldung wurde von einem anderen Benutzer begonnen und wurde abgelehnt.")
+        if not secrets.compare_digest(row.user_id, user_id):  # checked before the row is used up
+            raise OAuthStateError("Diese Anmeldung wurde von einem anderen Benutzer begonnen und wurde abgelehnt.")
+        taken = conn.execute(sa.delete(oauth_pending).where(oauth_pending.c.state == state)).rowcount
+    if taken != 1:  # a concurrent callback with the same state took it first
+        raise OAuthStateError("Diese Anmeldung wurde bereits abgeschlossen.")
     if row.created_at < utcnow() - STATE_TTL:
         raise OAuthStateError("Die Anmeldung hat zu lange gedauert (mehr als 10 Minuten). Bitte erneut "
                               "'Zugriff erlauben' klicken.")
