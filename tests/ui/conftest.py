@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-import pendulum
 import pytest
 
 from tests.e2e.conftest import airflow_db, world  # noqa: F401 - fixtures reused by the UI tests
@@ -56,6 +55,5 @@ def drafts_world(world: World) -> World:  # noqa: F811
     from tests.ui.support import add_drafts
 
     world.add_tenant("acme", company_id="C1", export_since=date(2026, 10, 1))
-    add_drafts(world, "C1", [("D1", "RE-1", "K1"), ("D2", "RE-2", "K1"), ("D3", "RE-3", None)],
-               at=pendulum.datetime(2026, 10, 5, 9, tz="UTC"))
+    add_drafts(world, "C1", [("D1", "RE-1", "K1"), ("D2", "RE-2", "K1"), ("D3", "RE-3", None)])
     return world

@@ -127,3 +127,23 @@ def test_tenants_view_health_indicator(client: Any, drafts_world: World, tokens:
     assert resp.status_code == 502
     page = client.get("/lexoffice/", headers=_h(tokens, "op")).text
     assert "gestört" in page and "letzter Fehler" in page and "wrong-key" not in page
+
+
+def test_transactions_view_per_account(client: Any, world: World, tokens: dict[str, str]) -> None:
+    from tests.support import sources
+
+    world.add_tenant("finco", company_id="B1", streams=("transactions",))
+    bank = world.engine(world.bank_url)
+    sources.bank_customer(bank, "B1")
+    sources.account(bank, "A1", "B1", "DE02120300000000202051")
+    sources.account(bank, "A2", "B1", "DE02500105170137075030")
+    sources.transaction(bank, "T1", "A1", amount=-42.5)
+    sources.transaction(bank, "T2", "A2", amount=100.0)
+    sources.transaction(bank, "T3", "A1", status="pending", completed=None)  # not a document yet
+    page = client.get("/lexoffice/tenants/finco/transactions?account=A1", headers=_h(tokens, "viewer")).text
+    assert "Stadtwerke Köln" in page and "-42,50 €" in page and "nicht gesendet" in page
+    assert 'data-id="T1"' in page and 'data-id="T2"' not in page and 'data-id="T3"' not in page
+    both = client.get("/lexoffice/tenants/finco/transactions", headers=_h(tokens, "viewer")).text
+    assert 'data-id="T1"' in both and 'data-id="T2"' in both
+    # a tenant without the invoice stream has no drafts view
+    assert client.get("/lexoffice/tenants/finco/invoices", headers=_h(tokens, "viewer")).status_code == 404

@@ -56,8 +56,7 @@ def ui_world(sandbox: SandboxServer, tmp: Path) -> World:
     create_schema(world.engine(world.fieldservice_url), "fieldservice")
     create_schema(world.engine(world.bank_url), "bank")
     world.add_tenant("acme", company_id="C1", export_since=date(2026, 10, 1), streams=("invoices",))
-    add_drafts(world, "C1", [("D1", "RE-1", "K1"), ("D2", "RE-2", "K1"), ("D3", "RE-3", None)],
-               at=pendulum.datetime(2026, 10, 5, 9, tz="UTC"))
+    add_drafts(world, "C1", [("D1", "RE-1", "K1"), ("D2", "RE-2", "K1"), ("D3", "RE-3", None)])
     monkeypatch.undo()
     return world
 
