@@ -51,10 +51,8 @@ def run(cmd: list[str], env: dict[str, str], quiet: bool = False) -> None:
     subprocess.run(cmd, env=env, cwd=ROOT, check=True, stdout=out)
 
 
-def main() -> int:
-    DEMO.mkdir(exist_ok=True)
-    port = free_port(int(os.environ.get("LEXOFFICE_SANDBOX_PORT", "8765")))
-    base = f"http://127.0.0.1:{port}"
+def demo_env(base: str) -> dict[str, str]:
+    """The demo's Airflow environment: SQLite databases under .demo/, connections to the sandbox at ``base``."""
     env = dict(os.environ)
     env.update({
         "AIRFLOW_HOME": str(DEMO / "airflow"),
@@ -70,6 +68,14 @@ def main() -> int:
     for tenant_id, _, _, key, *_ in TENANTS:
         env[f"AIRFLOW_CONN_LEXOFFICE_{tenant_id.upper()}"] = json.dumps(
             {"conn_type": "lexoffice", "host": base, "password": key})
+    return env
+
+
+def main() -> int:
+    DEMO.mkdir(exist_ok=True)
+    port = free_port(int(os.environ.get("LEXOFFICE_SANDBOX_PORT", "8765")))
+    base = f"http://127.0.0.1:{port}"
+    env = demo_env(base)
 
     say(f"starting the sandbox (local Lexware Office API) on {base}")
     sandbox = subprocess.Popen([str(BIN / "python"), "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port),
@@ -124,6 +130,7 @@ def main() -> int:
         stats = requests.get(f"{base}/_admin/stats", timeout=5).json()
         say(f"the sandbox now holds: {json.dumps(stats['organizations'], indent=None)}")
         say("run ./scripts/demo.sh again: nothing is sent twice")
+        say("the Lexware Office page in the Airflow UI: ./scripts/ui.sh (then open the address it prints)")
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)

@@ -52,7 +52,7 @@ def tokens(airflow_app: Any) -> dict[str, str]:
 @pytest.fixture
 def drafts_world(world: World) -> World:  # noqa: F811
     """One tenant with three drafts: two valid (D1, D2), one without customer (D3, invalid)."""
-    from tests.ui.support import add_drafts
+    from tests.support.ui_browser import add_drafts
 
     world.add_tenant("acme", company_id="C1", export_since=date(2026, 10, 1))
     add_drafts(world, "C1", [("D1", "RE-1", "K1"), ("D2", "RE-2", "K1"), ("D3", "RE-3", None)])

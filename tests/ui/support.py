@@ -20,18 +20,6 @@ def sync_dags() -> None:
         sync_bag_to_db(bag, bundle.name, bundle.version)
 
 
-def add_drafts(world: Any, company_id: str, drafts: list[tuple[str, str, str | None]]) -> None:
-    """Drafts (id, number, customer id or None) of 2026-10-05 with the usual lines (tests.support.sources)."""
-    from tests.support import sources
-
-    engine = world.engine(world.fieldservice_url)
-    sources.company(engine, company_id)
-    for customer in sorted({c for _, _, c in drafts if c}):
-        sources.customer(engine, customer, company_id, name=f"Kunde {customer} GmbH")
-    for draft_id, number, customer in drafts:
-        sources.draft(engine, draft_id, company_id, customer, number=number)
-
-
 def ui_runs(dag_id: str) -> list[Any]:
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session

@@ -147,3 +147,34 @@ def test_transactions_view_per_account(client: Any, world: World, tokens: dict[s
     assert 'data-id="T1"' in both and 'data-id="T2"' in both
     # a tenant without the invoice stream has no drafts view
     assert client.get("/lexoffice/tenants/finco/invoices", headers=_h(tokens, "viewer")).status_code == 404
+
+
+def test_api_key_connect_stores_the_key_in_airflow(client: Any, world: World, tokens: dict[str, str]) -> None:
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    from lexoffice.state import tenants
+
+    org = world.sandbox.admin("POST", "/organizations", json={"company_name": "Schlüssel GmbH"})
+    tenants.add_tenant(world.state, tenant_id="keyco", name="Schlüssel GmbH", lexoffice_conn_id="lexoffice_keyco",
+                       invoice_company_id="C7")
+    with create_session() as session:  # as an admin created it under Admin -> Connections, with the sandbox host
+        session.query(Connection).filter(Connection.conn_id == "lexoffice_keyco").delete()
+        session.add(Connection(conn_id="lexoffice_keyco", conn_type="lexoffice", host=world.sandbox.base_url))
+    world.monkeypatch.delenv("AIRFLOW_CONN_LEXOFFICE_KEYCO", raising=False)
+    url = "/lexoffice/api/tenants/keyco/api-key"
+    assert client.post(url, headers=_h(tokens, "user"), json={"api_key": org["api_key"]}).status_code == 403
+    resp = client.post(url, headers=_h(tokens, "op"), json={"api_key": org["api_key"], "export_since": "2026-11-01"})
+    assert resp.status_code == 200, resp.text
+    assert org["api_key"] not in resp.text
+    tenant = tenants.get_tenant(world.state, "keyco")
+    assert tenant.connected and tenant.organization_id == org["organization_id"]
+    assert str(tenant.export_since) == "2026-11-01"
+    with create_session() as session:
+        stored = session.query(Connection).filter(Connection.conn_id == "lexoffice_keyco").one()
+        assert stored.password == org["api_key"]
+    world.monkeypatch.delenv("AIRFLOW_CONN_LEXOFFICE_KEYCO", raising=False)
+    # a connection the deployment defines in the environment is not changed from the page
+    world.add_tenant("envco", company_id="C8", connect=False)
+    resp = client.post("/lexoffice/api/tenants/envco/api-key", headers=_h(tokens, "op"), json={"api_key": "x"})
+    assert resp.status_code == 409 and "AIRFLOW_CONN_LEXOFFICE_ENVCO" in resp.json()["detail"]

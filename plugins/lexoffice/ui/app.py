@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from lexoffice import connections
 from lexoffice.documents import Stream
 from lexoffice.state import health, tenants
-from lexoffice.ui import access, documents, oauth, send
+from lexoffice.ui import access, api_keys, documents, oauth, send
 from lexoffice.ui.texts import STATE_WORDS, UI_STATES, WORDS, datum_senden, language, ui_state
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,11 @@ class ExportSinceBody(BaseModel):
 
 
 class ConnectBody(BaseModel):
+    export_since: date | None = None
+
+
+class ApiKeyBody(BaseModel):
+    api_key: str = Field(min_length=1, description="the Lexware Office API key (stored as the connection's password)")
     export_since: date | None = None
 
 
@@ -222,6 +227,20 @@ def create_app() -> FastAPI:
         also the "Verbindung prüfen" action: it asks Lexware who the credentials belong to."""
         _require_json(request)
         tenant = _admin_tenant(user, tenant_id)
+        return _connect(tenant, body.export_since)
+
+    @app.post("/api/tenants/{tenant_id}/api-key")
+    def api_key_action(request: Request, user: GetUserDep, tenant_id: str, body: ApiKeyBody) -> dict[str, Any]:
+        """"Mit API-Schlüssel verbinden": store the key in the tenant's Airflow connection, then connect."""
+        _require_json(request)
+        tenant = _admin_tenant(user, tenant_id)
+        if tenant.auth_mode != "api_key":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"Mandant {tenant.tenant_id} verbindet sich per OAuth: "
+                                                          "bitte 'Zugriff erlauben' benutzen.")
+        try:
+            api_keys.store(tenant.lexoffice_conn_id, body.api_key.strip())
+        except api_keys.ManagedElsewhere as err:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from None
         return _connect(tenant, body.export_since)
 
     @app.get("/oauth/start/{tenant_id}")
