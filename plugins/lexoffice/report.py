@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import pendulum
@@ -26,6 +27,11 @@ TWICE = {"en": "exists {n}x in Lexware ({ids}). {note}", "de": "existiert {n}x i
 # "id" is the source id a manual run selects with the document_ids param.
 COLUMNS = ["tenant", "stream", "document", "id", "state", "lexware_id", "datum_senden", "lexware_status",
            "rechnungsnummer", "status_seit", "reason"]  # the Lexware columns: lexoffice/followup/columns.py
+
+
+def datum_senden(at: datetime | None) -> str:
+    """'Datum senden' as the office reads it: Europe/Berlin, dd.mm.yyyy HH:MM (empty when not sent)."""
+    return pendulum.instance(at).in_timezone(BERLIN).strftime("%d.%m.%Y %H:%M") if at else ""
 
 
 def _reason_text(reasons: Sequence[dict[str, Any]] | None, language: str) -> str:
@@ -51,8 +57,7 @@ def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, strea
             warnings = history.latest_by_kind(engine, tenant_id=tenant_id, stream=stream, kind=history.WARNING)
             for row in outbox.rows(engine, tenant_id=tenant_id, stream=stream, states=wanted_states,
                                    doc_keys=doc_keys):
-                sent = pendulum.instance(row.sent_at).in_timezone(BERLIN).strftime("%d.%m.%Y %H:%M") \
-                    if row.sent_at else ""
+                sent = datum_senden(row.sent_at)
                 reason = _reason_text(row.reasons, language)
                 if row.state in (DocState.UNKNOWN, DocState.SENDING) and not reason:
                     reason = (WAITING[language] + (f": {row.last_error}" if row.last_error else "")).strip()

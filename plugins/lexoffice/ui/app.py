@@ -50,8 +50,19 @@ def _stream(value: str) -> Stream:
                                                        "transactions") from None
 
 
+_READY: set[str] = set()  # state databases init_db has already run on in this process
+
+
 def _state_engine() -> sa.Engine:
-    return connections.state_engine()
+    """The state DB; tables are created once per process, not on every page view (init_db locks on PostgreSQL)."""
+    from lexoffice.state.db import init_db
+
+    engine = connections.engine_for(connections.STATE_CONN_ID)
+    key = engine.url.render_as_string(hide_password=True)
+    if key not in _READY:
+        init_db(engine)
+        _READY.add(key)
+    return engine
 
 
 def _tenant(tenant_id: str) -> tenants.Tenant:

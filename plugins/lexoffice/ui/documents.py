@@ -119,15 +119,14 @@ def _decode(cursor: str) -> tuple[datetime | None, str]:
 
 
 def _keyset(order_col: Any, id_col: Any, query: Query, after: tuple[datetime | None, str] | None) -> list[Any]:
+    """Rows after the cursor in the page's order (both views' times are NOT NULL: created_at, completed_at)."""
     if after is None:
         return []
     stamp, source_id = after
-    if stamp is None:  # rows without a time sort last in both directions (NULLs are rare: drafts have created_at)
-        return [order_col.is_(None), id_col < source_id if query.newest_first else id_col > source_id]
-    beyond = sa.tuple_(order_col, id_col) < sa.tuple_(sa.literal(stamp, order_col.type), sa.literal(source_id)) \
-        if query.newest_first else \
-        sa.tuple_(order_col, id_col) > sa.tuple_(sa.literal(stamp, order_col.type), sa.literal(source_id))
-    return [beyond]
+    if stamp is None:
+        raise QueryError("Parameter 'cursor' ist ungültig (ohne Zeit); bitte zum Anfang der Liste")
+    row, bound = sa.tuple_(order_col, id_col), sa.tuple_(sa.literal(stamp, order_col.type), sa.literal(source_id))
+    return [row < bound if query.newest_first else row > bound]
 
 
 def _period(order_col: Any, query: Query) -> list[Any]:

@@ -7,14 +7,14 @@ reason catalogue (stored with the row in both languages), never from here.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-import pendulum
+from lexoffice.report import datum_senden
+
+__all__ = ["STATE_WORDS", "UI_STATES", "WORDS", "datum_senden", "language", "ui_state"]
 
 Language = Literal["de", "en"]
 LANGUAGES: tuple[Language, ...] = ("de", "en")
-BERLIN = pendulum.timezone("Europe/Berlin")
 
 # UI state -> words. The UI state is derived from the outbox state by ``ui_state``.
 UI_STATES = ("not_sent", "queued", "sending", "sent", "failed", "awaiting")
@@ -39,13 +39,6 @@ def ui_state(outbox_state: str | None, *, queued: bool) -> str:
     if outbox_state in ("invalid", "rejected"):
         return "failed"
     return "not_sent"
-
-
-def datum_senden(at: datetime | None) -> str:
-    """'Datum senden' as the office reads it: Europe/Berlin, dd.mm.yyyy HH:MM."""
-    if at is None:
-        return ""
-    return pendulum.instance(at).in_timezone(BERLIN).strftime("%d.%m.%Y %H:%M")
 
 
 WORDS: dict[Language, dict[str, str]] = {
