@@ -3,6 +3,7 @@ the DAGs serialised into the metadata DB so runs can be created, and users with 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -13,6 +14,8 @@ from tests.e2e.conftest import airflow_db, world  # noqa: F401 - fixtures reused
 from tests.support.world import World
 
 ROLES = ("viewer", "user", "op", "admin")
+# Airflow reads this when it signs the first token; a test-only secret long enough for HS512
+os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", "ui-tests-only-" + "s" * 64)
 
 
 @pytest.fixture(scope="session")
