@@ -178,3 +178,26 @@ def test_api_key_connect_stores_the_key_in_airflow(client: Any, world: World, to
     world.add_tenant("envco", company_id="C8", connect=False)
     resp = client.post("/lexoffice/api/tenants/envco/api-key", headers=_h(tokens, "op"), json={"api_key": "x"})
     assert resp.status_code == 409 and "AIRFLOW_CONN_LEXOFFICE_ENVCO" in resp.json()["detail"]
+
+
+def test_links_keep_every_filter(client: Any, drafts_world: World, tokens: dict[str, str]) -> None:
+    """Next page and language switch keep all chosen states (a query list), and pages follow the cursor."""
+    import html
+    import re
+
+    from tests.support import sources
+
+    for i in range(30):
+        sources.draft(drafts_world.engine(drafts_world.fieldservice_url), f"E{i:02d}", "C1", "K1")
+    page = client.get("/lexoffice/tenants/acme/invoices?state=not_sent&state=failed&page_size=25",
+                      headers=_h(tokens, "viewer")).text
+    assert page.count('class="doc"') == 25
+    next_url = html.unescape(re.search(r'id="next" href="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    lang_url = html.unescape(re.search(r'id="language" href="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    for url in (next_url, lang_url):
+        assert "state=not_sent" in url and "state=failed" in url
+    assert "lang=en" in lang_url
+    rest = client.get(f"/lexoffice/tenants/acme/invoices{next_url}", headers=_h(tokens, "viewer")).text
+    first_ids = set(re.findall(r'data-id="([^"]+)"', page))
+    rest_ids = set(re.findall(r'data-id="([^"]+)"', rest))
+    assert len(rest_ids) == 33 - 25 and not first_ids & rest_ids

@@ -161,16 +161,15 @@ def create_app() -> FastAPI:
                                 stream=stream, company_id=company, query=query,
                                 queued=send.queued_ids(dag_id, tenant.tenant_id))
         lg = language(lang)
-        params = {k: v for k, v in request.query_params.multi_items() if k not in ("cursor", "fragment")}
+        params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "fragment")]
         context = {
             "tenant": tenant, "stream": stream, "page": result, "query": query, "w": WORDS[lg], "lang": lg,
             "states": STATE_WORDS[lg], "ui_states": UI_STATES, "prefix": PREFIX, "can_send": access.can_send(user, stream),
             "app_url": lexware_app_url(tenant.lexoffice_conn_id),
             "accounts": documents.accounts(source, company) if stream == Stream.TRANSACTIONS else [],
-            "next_url": (f"?{urlencode([*params.items(), ('cursor', result.next_cursor)])}"
-                         if result.next_cursor else None),
-            "first_url": f"?{urlencode(list(params.items()))}", "other_lang": "en" if lg == "de" else "de",
-            "params": params,
+            "next_url": f"?{urlencode([*params, ('cursor', result.next_cursor)])}" if result.next_cursor else None,
+            "first_url": f"?{urlencode(params)}",
+            "lang_url": "?" + urlencode([*((k, v) for k, v in params if k != "lang"), ("lang", "en" if lg == "de" else "de")]),
         }
         return templates.TemplateResponse(request, "rows.html" if fragment else "documents.html", context)
 
