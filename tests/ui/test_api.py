@@ -117,10 +117,12 @@ def test_export_since_only_forward_with_the_cli_message(client: Any, drafts_worl
 def test_tenants_view_health_indicator(client: Any, drafts_world: World, tokens: dict[str, str]) -> None:
     page = client.get("/lexoffice/", headers=_h(tokens, "viewer")).text
     assert "noch nicht geprüft" in page and "Verbindung prüfen" not in page  # viewer: no admin buttons
+    assert "Mit API-Schlüssel verbinden" not in page
     resp = client.post("/lexoffice/api/tenants/acme/connect", headers=_h(tokens, "op"), json={})
     assert resp.status_code == 200, resp.text
     page = client.get("/lexoffice/", headers=_h(tokens, "op")).text
     assert "letzter erfolgreicher Aufruf" in page and "● verbunden" in page
+    assert "Mit API-Schlüssel verbinden" in page and "Zugriff erlauben" not in page  # an API-key tenant
     drafts_world.set_lexoffice_conn("acme", "wrong-key")  # the key was revoked in Lexware
 
     resp = client.post("/lexoffice/api/tenants/acme/connect", headers=_h(tokens, "op"), json={})

@@ -47,6 +47,14 @@ def test_select_two_drafts_send_and_see_the_outcome(stack: tuple[AirflowStack, W
     driver = browser(tmp_path / "chromium-profile")
     try:
         login(driver, airflow.url)
+        # Airflow's navigation entry shows the page inside the UI (an external view, same origin, same login)
+        driver.get(f"{airflow.url}/plugin/lexoffice")
+        frame = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, "iframe"), timeout=120, what="the view")
+        driver.switch_to.frame(frame)
+        wait_for(lambda: "Mandanten" in driver.find_element(By.TAG_NAME, "h1").text, timeout=60,
+                 what="the tenants view in Airflow's frame")
+        assert "acme GmbH" in driver.find_element(By.ID, "tenants").text
+        driver.switch_to.default_content()
         driver.get(f"{airflow.url}/lexoffice/tenants/acme/invoices")
         wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "tr.doc"), timeout=60, what="the documents table")
         assert row(driver, "D1")["state"] == "nicht gesendet"
