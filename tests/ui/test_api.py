@@ -91,6 +91,9 @@ def test_send_creates_exactly_one_run_with_the_selection(client: Any, drafts_wor
     # the selected rows now show as queued
     page = client.get("/lexoffice/tenants/acme/invoices", headers=_h(tokens, "viewer")).text
     assert page.count("in Warteschlange</td>") == 2
+    # the run's own view lists its selection before anything is staged
+    run_page = client.get(f"/lexoffice/run/{INVOICES_DAG}/{runs[0].run_id}", headers=_h(tokens, "viewer")).text
+    assert 'data-id="D1"' in run_page and 'data-id="D2"' in run_page and 'data-id="D3"' not in run_page
 
 
 def test_send_refuses_an_empty_selection_and_json_only(client: Any, drafts_world: World,

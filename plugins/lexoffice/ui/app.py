@@ -320,19 +320,21 @@ def _connect(tenant: tenants.Tenant, export_since: date | None) -> dict[str, Any
 
 def _run_rows(engine: sa.Engine, run_id: str, stream: Stream, tenant_id: str | None,
               ids: list[str]) -> list[dict[str, Any]]:
-    """A run's documents: its selection, or (a nightly run) every document it staged (outbox ``run_id``)."""
+    """A run's documents: its selection (those not staged yet too), or, for a run without one, every document
+    it staged (outbox ``run_id``)."""
     from lexoffice.payloads import invoice_doc_key, transaction_doc_key
     from lexoffice.state import outbox
 
     key = invoice_doc_key if stream == Stream.INVOICES else transaction_doc_key
-    wanted = sorted(key(i) for i in ids)
-    tenant_ids = [tenant_id] if tenant_id else [t.tenant_id for t in tenants.list_tenants(engine)]
-    out = []
-    for tid in tenant_ids:
-        for row in outbox.rows(engine, tenant_id=tid, stream=stream, doc_keys=wanted or None):
-            if wanted or row.run_id == run_id:
-                out.append({"tenant": tid, "row": row, "state": ui_state(str(row.state), queued=False)})
-    return out
+    if ids and tenant_id:
+        stored = {r.doc_key: r for r in outbox.rows(engine, tenant_id=tenant_id, stream=stream,
+                                                    doc_keys=[key(i) for i in ids])}
+        return [{"tenant": tenant_id, "id": i, "row": stored.get(key(i)),
+                 "state": ui_state(str(stored[key(i)].state) if key(i) in stored else None, queued=False)}
+                for i in ids]
+    return [{"tenant": t.tenant_id, "id": row.doc_key, "row": row, "state": ui_state(str(row.state), queued=False)}
+            for t in tenants.list_tenants(engine)
+            for row in outbox.rows(engine, tenant_id=t.tenant_id, stream=stream) if row.run_id == run_id]
 
 
 app = create_app()
