@@ -64,3 +64,16 @@ def test_overlapping_selections_send_each_draft_once(client: Any, airflow_app: A
     assert page.status_code == 200
     assert "RE-2" in page.text and "RE-3" in page.text and "RE-1" not in page.text
     assert "CUSTOMER_MISSING" in page.text and "gesendet" in page.text
+
+
+def test_a_blocked_delivery_marks_the_connection_unhealthy(drafts_world: World) -> None:
+    """The key was revoked in Lexware: the deliver task records the error for the page's indicator."""
+    from lexoffice.state import health
+
+    drafts_world.set_lexoffice_conn("acme", "revoked-key")
+    run = drafts_world.run_dag(DAG_ID, conf={"tenant": "acme", "document_ids": ["D1"]})
+    assert str(run.state) == "failed"
+    state = health.get_all(drafts_world.state)["acme"]
+    assert not state.healthy and state.last_error and state.last_error_at is not None
+    assert "revoked-key" not in state.last_error
+    assert drafts_world.lexware("acme", "invoices") == []
