@@ -60,7 +60,8 @@ def test_overlapping_selections_send_each_draft_once(client: Any, airflow_app: A
     assert health.get_all(drafts_world.state)["acme"].healthy  # the deliver task recorded Lexware's answer
     # "documents of this run" (the DAG-run view) lists the run's selection with outcome and reason
     second = next(r for r in runs if "D3" in r.conf["document_ids"])
-    page = client.get(f"/lexoffice/run/{DAG_ID}/{second.run_id}", headers={"Authorization": f"Bearer {tokens['viewer']}"})
+    page = client.get(f"/lexoffice/run/{DAG_ID}/{second.run_id}",
+                      headers={"Authorization": f"Bearer {tokens['viewer']}"})
     assert page.status_code == 200
     assert "RE-2" in page.text and "RE-3" in page.text and "RE-1" not in page.text
     assert "CUSTOMER_MISSING" in page.text and "gesendet" in page.text

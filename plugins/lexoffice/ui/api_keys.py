@@ -24,7 +24,7 @@ def _env_key(conn_id: str) -> str:
 
 
 def store(conn_id: str, api_key: str) -> None:
-    """Create or update the connection's password; the process's own copy follows (see cli.ensure_connection_visible)."""
+    """Create or update the connection's password; this process's copy follows (cli.ensure_connection_visible)."""
     with create_session() as session:
         conn = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
         env_value = os.environ.get(_env_key(conn_id))

@@ -130,7 +130,8 @@ def create_app() -> FastAPI:
         lg = language(lang)
         engine = _state_engine()
         states = health.get_all(engine)
-        rows = [{"tenant": t, "health": states.get(t.tenant_id), "admin": access.can_administer(user, t.lexoffice_conn_id),
+        rows = [{"tenant": t, "health": states.get(t.tenant_id),
+                 "admin": access.can_administer(user, t.lexoffice_conn_id),
                  "streams": [s for s in readable if (t.invoice_company_id if s == Stream.INVOICES
                                                      else t.bank_company_id)]}
                 for t in tenants.list_tenants(engine)]
@@ -164,12 +165,14 @@ def create_app() -> FastAPI:
         params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "fragment")]
         context = {
             "tenant": tenant, "stream": stream, "page": result, "query": query, "w": WORDS[lg], "lang": lg,
-            "states": STATE_WORDS[lg], "ui_states": UI_STATES, "prefix": PREFIX, "can_send": access.can_send(user, stream),
+            "states": STATE_WORDS[lg], "ui_states": UI_STATES, "prefix": PREFIX,
+            "can_send": access.can_send(user, stream),
             "app_url": lexware_app_url(tenant.lexoffice_conn_id),
             "accounts": documents.accounts(source, company) if stream == Stream.TRANSACTIONS else [],
             "next_url": f"?{urlencode([*params, ('cursor', result.next_cursor)])}" if result.next_cursor else None,
             "first_url": f"?{urlencode(params)}",
-            "lang_url": "?" + urlencode([*((k, v) for k, v in params if k != "lang"), ("lang", "en" if lg == "de" else "de")]),
+            "lang_url": "?" + urlencode([*((k, v) for k, v in params if k != "lang"),
+                                         ("lang", "en" if lg == "de" else "de")]),
         }
         return templates.TemplateResponse(request, "rows.html" if fragment else "documents.html", context)
 
@@ -207,7 +210,8 @@ def create_app() -> FastAPI:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
         lg = language(request.query_params.get("lang"))
         return {"run_id": result.run_id, "created": result.created, "paused": result.paused,
-                "message": WORDS[lg]["dag_paused"].format(dag_id=dag_id) if result.paused else WORDS[lg]["sent_request"]}
+                "message": (WORDS[lg]["dag_paused"].format(dag_id=dag_id) if result.paused
+                            else WORDS[lg]["sent_request"])}
 
     @app.post("/api/tenants/{tenant_id}/export-since")
     def export_since_action(request: Request, user: GetUserDep, tenant_id: str, body: ExportSinceBody

@@ -18,11 +18,16 @@ LANGUAGES: tuple[Language, ...] = ("de", "en")
 
 # UI state -> words. The UI state is derived from the outbox state by ``ui_state``.
 UI_STATES = ("not_sent", "queued", "sending", "sent", "failed", "awaiting")
+_STATE_WORDS: dict[str, tuple[str, str]] = {
+    "not_sent": ("nicht gesendet", "not sent"),
+    "queued": ("in Warteschlange", "queued"),
+    "sending": ("wird gesendet", "being sent"),
+    "sent": ("gesendet", "sent"),
+    "failed": ("fehlgeschlagen", "failed"),
+    "awaiting": ("wartet auf Bestätigung", "awaiting confirmation"),
+}
 STATE_WORDS: dict[Language, dict[str, str]] = {
-    "de": {"not_sent": "nicht gesendet", "queued": "in Warteschlange", "sending": "wird gesendet",
-           "sent": "gesendet", "failed": "fehlgeschlagen", "awaiting": "wartet auf Bestätigung"},
-    "en": {"not_sent": "not sent", "queued": "queued", "sending": "being sent", "sent": "sent",
-           "failed": "failed", "awaiting": "awaiting confirmation"},
+    lang: {key: pair[i] for key, pair in _STATE_WORDS.items()} for i, lang in enumerate(LANGUAGES)
 }
 
 
@@ -41,61 +46,76 @@ def ui_state(outbox_state: str | None, *, queued: bool) -> str:
     return "not_sent"
 
 
+# Every word once, as (German, English): no word can miss its translation.
+_WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Lexware Office", "Lexware Office"),
+    "tenants": ("Mandanten", "Tenants"),
+    "documents": ("Rechnungsentwürfe", "Invoice drafts"),
+    "transactions": ("Umsätze", "Transactions"),
+    "organisation": ("Organisation", "Organisation"),
+    "streams": ("Datenströme", "Streams"),
+    "export_since": ("Export ab", "Export since"),
+    "connection": ("Verbindung", "Connection"),
+    "connected": ("verbunden", "connected"),
+    "disconnected": ("getrennt", "disconnected"),
+    "unhealthy": ("gestört", "failing"),
+    "unchecked": ("noch nicht geprüft", "not checked yet"),
+    "last_ok": ("letzter erfolgreicher Aufruf", "last successful call"),
+    "last_error": ("letzter Fehler", "last error"),
+    "connect_api_key": ("Mit API-Schlüssel verbinden", "Connect with an API key"),
+    "api_key": ("API-Schlüssel", "API key"),
+    "connect_oauth": ("Zugriff erlauben", "Allow access"),
+    "disconnect": ("Trennen", "Disconnect"),
+    "check": ("Verbindung prüfen", "Check connection"),
+    "reconnect": ("Wieder verbinden", "Reconnect"),
+    "move_export_since": ("Export ab verschieben", "Move export since"),
+    "save": ("Speichern", "Save"),
+    "number": ("Nummer", "Number"),
+    "origin": ("Herkunft", "Origin"),
+    "customer": ("Kunde", "Customer"),
+    "voucher_date": ("Belegdatum", "Voucher date"),
+    "gross": ("Betrag (brutto)", "Amount (gross)"),
+    "state": ("Status", "State"),
+    "datum_senden": ("Datum senden", "Datum senden (sent at)"),
+    "lexware_id": ("Lexware-ID", "Lexware id"),
+    "reasons": ("Gründe", "Reasons"),
+    "send": ("An die Buchhaltung senden", "Send to accounting"),
+    "select_all": ("Alle auswählen", "Select all"),
+    "filter": ("Filtern", "Filter"),
+    "all_states": ("alle Status", "all states"),
+    "from": ("von", "from"),
+    "to": ("bis", "to"),
+    "search": ("Suche", "Search"),
+    "next_page": ("Weiter", "Next"),
+    "first_page": ("Zum Anfang", "Back to start"),
+    "newest_first": ("neueste zuerst", "newest first"),
+    "oldest_first": ("älteste zuerst", "oldest first"),
+    "account": ("Konto", "Account"),
+    "all_accounts": ("alle Konten", "all accounts"),
+    "amount": ("Betrag", "Amount"),
+    "counterparty": ("Zahlungspartner", "Counterparty"),
+    "completed_at": ("abgeschlossen am", "completed at"),
+    "purpose": ("Verwendungszweck", "Purpose"),
+    "work_order": ("Auftrag", "work order"),
+    "contract": ("Vertrag", "contract"),
+    "manual": ("von Hand", "by hand"),
+    "nothing_selected": ("Bitte zuerst Belege auswählen.", "Select documents first."),
+    "sent_request": ("Der Auftrag ist angenommen; die Zeilen aktualisieren sich von selbst.",
+                     "Accepted; the rows refresh by themselves."),
+    "dag_paused": ("Der DAG {dag_id} ist pausiert: der Lauf wartet, bis ihn jemand in Airflow fortsetzt. "
+                   "Diese Seite setzt ihn nicht fort.",
+                   "The DAG {dag_id} is paused: the run waits until someone unpauses it in Airflow. "
+                   "This page does not unpause it."),
+    "no_rows": ("Keine Belege im gewählten Zeitraum.", "No documents in the chosen period."),
+    "run_documents": ("Belege dieses Laufs", "Documents of this run"),
+    "language": ("English", "Deutsch"),
+    "changed_after_send": ("nach dem Senden in der Quelle geändert; nicht erneut gesendet: bitte in Lexware Office "
+                           "von Hand korrigieren",
+                           "changed in the source after it was sent; not sent again: correct it in Lexware Office "
+                           "by hand"),
+}
 WORDS: dict[Language, dict[str, str]] = {
-    "de": {
-        "title": "Lexware Office", "tenants": "Mandanten", "documents": "Rechnungsentwürfe",
-        "transactions": "Umsätze", "organisation": "Organisation", "streams": "Datenströme",
-        "export_since": "Export ab", "connection": "Verbindung", "connected": "verbunden",
-        "disconnected": "getrennt", "unhealthy": "gestört", "unchecked": "noch nicht geprüft",
-        "last_ok": "letzter erfolgreicher Aufruf", "last_error": "letzter Fehler",
-        "connect_api_key": "Mit API-Schlüssel verbinden", "api_key": "API-Schlüssel",
-        "connect_oauth": "Zugriff erlauben", "disconnect": "Trennen", "check": "Verbindung prüfen",
-        "reconnect": "Wieder verbinden",
-        "move_export_since": "Export ab verschieben", "save": "Speichern",
-        "number": "Nummer", "origin": "Herkunft", "customer": "Kunde", "voucher_date": "Belegdatum",
-        "gross": "Betrag (brutto)", "state": "Status", "datum_senden": "Datum senden",
-        "lexware_id": "Lexware-ID", "reasons": "Gründe", "send": "An die Buchhaltung senden",
-        "select_all": "Alle auswählen", "filter": "Filtern", "all_states": "alle Status",
-        "from": "von", "to": "bis", "search": "Suche", "next_page": "Weiter", "first_page": "Zum Anfang",
-        "newest_first": "neueste zuerst", "oldest_first": "älteste zuerst", "account": "Konto",
-        "all_accounts": "alle Konten", "amount": "Betrag", "counterparty": "Zahlungspartner",
-        "completed_at": "abgeschlossen am", "purpose": "Verwendungszweck",
-        "work_order": "Auftrag", "contract": "Vertrag", "manual": "von Hand",
-        "nothing_selected": "Bitte zuerst Belege auswählen.",
-        "sent_request": "Der Auftrag ist angenommen; die Zeilen aktualisieren sich von selbst.",
-        "dag_paused": ("Der DAG {dag_id} ist pausiert: der Lauf wartet, bis ihn jemand in Airflow fortsetzt. "
-                       "Diese Seite setzt ihn nicht fort."),
-        "no_rows": "Keine Belege im gewählten Zeitraum.", "run_documents": "Belege dieses Laufs",
-        "language": "English", "changed_after_send": ("nach dem Senden in der Quelle geändert; nicht erneut "
-                                                      "gesendet: bitte in Lexware Office von Hand korrigieren"),
-    },
-    "en": {
-        "title": "Lexware Office", "tenants": "Tenants", "documents": "Invoice drafts",
-        "transactions": "Transactions", "organisation": "Organisation", "streams": "Streams",
-        "export_since": "Export since", "connection": "Connection", "connected": "connected",
-        "disconnected": "disconnected", "unhealthy": "failing", "unchecked": "not checked yet",
-        "last_ok": "last successful call", "last_error": "last error",
-        "connect_api_key": "Connect with an API key", "api_key": "API key",
-        "connect_oauth": "Allow access", "disconnect": "Disconnect", "check": "Check connection",
-        "reconnect": "Reconnect",
-        "move_export_since": "Move export since", "save": "Save",
-        "number": "Number", "origin": "Origin", "customer": "Customer", "voucher_date": "Voucher date",
-        "gross": "Amount (gross)", "state": "State", "datum_senden": "Datum senden (sent at)",
-        "lexware_id": "Lexware id", "reasons": "Reasons", "send": "Send to accounting",
-        "select_all": "Select all", "filter": "Filter", "all_states": "all states",
-        "from": "from", "to": "to", "search": "Search", "next_page": "Next", "first_page": "Back to start",
-        "newest_first": "newest first", "oldest_first": "oldest first", "account": "Account",
-        "all_accounts": "all accounts", "amount": "Amount", "counterparty": "Counterparty",
-        "completed_at": "completed at", "purpose": "Purpose",
-        "work_order": "work order", "contract": "contract", "manual": "by hand",
-        "nothing_selected": "Select documents first.",
-        "sent_request": "Accepted; the rows refresh by themselves.",
-        "dag_paused": ("The DAG {dag_id} is paused: the run waits until someone unpauses it in Airflow. "
-                       "This page does not unpause it."),
-        "no_rows": "No documents in the chosen period.", "run_documents": "Documents of this run",
-        "language": "Deutsch", "changed_after_send": ("changed in the source after it was sent; not sent "
-                                                      "again: correct it in Lexware Office by hand"),
-    },
+    lang: {key: pair[i] for key, pair in _WORDS.items()} for i, lang in enumerate(LANGUAGES)
 }
 
 
