@@ -266,13 +266,15 @@ def create_app() -> FastAPI:
             settings = oauth_settings(tenant.lexoffice_conn_id)
         except LookupError as err:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
-        redirect_uri = str(request.url_for("oauth_callback"))
+        # the callback route below, under the prefix the api-server mounted this app at (scope's root_path)
+        redirect_uri = str(request.url.replace(path=f"{request.scope.get('root_path', '')}/oauth/callback",
+                                               query=""))
         url = oauth.start(_state_engine(), tenant_id=tenant.tenant_id, user_id=str(user.get_id()),
                           client_id=settings.client_id, authorize_url=settings.urls["authorize"],
                           redirect_uri=redirect_uri)
         return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
 
-    @app.get("/oauth/callback", name="oauth_callback")
+    @app.get("/oauth/callback")
     def oauth_callback(user: GetUserDep, state: str | None = None, code: str | None = None,
                        error: str | None = None) -> RedirectResponse:
         from lexoffice.cli import oauth_settings
