@@ -58,7 +58,11 @@ def main() -> int:
         say("the DAGs start paused in Airflow; unpause them there (the page never unpauses) so that sends run")
         say(f"open http://127.0.0.1:{api_port}/lexoffice/ (or Airflow's navigation: 'Lexware Office'); "
             f"user admin, its password is in {passwords}. Ctrl-C stops everything.")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        while all(child.poll() is None for child in children):
+            time.sleep(1)
+        say("a component stopped by itself; stopping the others (logs in .demo/*.log)")
+    except KeyboardInterrupt:
+        pass
     finally:
         for child in reversed(children):
             child.terminate()
@@ -70,6 +74,10 @@ def main() -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops everything like Ctrl-C
     sys.exit(main())
