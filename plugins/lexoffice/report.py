@@ -130,8 +130,11 @@ def run_report(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any
         lines.append(f"  window: {stage.get('window') or 'selection'}; staged: {stage.get('counts')}")
     if delivery:
         if delivery.get("dry_run"):
-            lines.append(f"  DRY RUN: {len(delivery.get('would_send') or [])} document(s) would be sent, none was:")
-            lines += [f"    would send {item}" for item in delivery.get("would_send") or []]
+            listed = delivery.get("would_send") or []
+            total = delivery.get("would_send_count", len(listed))
+            lines.append(f"  DRY RUN: {total} document(s) would be sent, none was"
+                         + (f"; the first {len(listed)}:" if total > len(listed) else ":"))
+            lines += [f"    would send {item}" for item in listed]
         else:
             lines.append("  this run: sent {sent}, rejected {rejected}, reconciled as already sent "
                          "{reconciled_sent}, still unknown {unknown}, waiting to confirm with Lexware "

@@ -19,7 +19,6 @@ from lexoffice.state import health, outbox, runs, tenants
 from lexoffice.windows import WindowError, clamp, lookback_from_env, requested_window
 
 log = logging.getLogger(__name__)
-XCOM_PREVIEW_LIMIT = 50
 # How long the organisation lease of a sender that died (or lost its state database) blocks the next sender.
 # It must exceed the longest stretch between two lease renewals (one document: lookups, retries, timeouts).
 LEASE_TTL_ENV = "LEXOFFICE_LEASE_TTL_SECONDS"
@@ -168,14 +167,12 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
         raise AirflowFailException(str(blocked)) from blocked
     health.record_ok(engine, tenant_id)  # the UI's "verbunden" indicator: Lexware answered this run
     summary = result.as_dict()
-    if result.would_send:
-        for item in result.would_send:
-            log.info("would send: %s", item)
-        summary["would_send"] = result.would_send[:XCOM_PREVIEW_LIMIT]
+    for item in result.would_send:  # the first PREVIEW_LIMIT; would_send_count has them all
+        log.info("would send: %s", item)
     counts = {k: v for k, v in summary.items() if isinstance(v, int) and not isinstance(v, bool)}
     status = "dry-run" if result.dry_run else "delivered"
     _record(engine, context, tenant_id, stream, started, status, counts,
-            f"{len(result.would_send)} would be sent" if result.dry_run else "")
+            f"{result.would_send_count} would be sent" if result.dry_run else "")
     return summary
 
 

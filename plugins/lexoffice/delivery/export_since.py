@@ -10,7 +10,7 @@ so it is not sent later either.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -33,13 +33,18 @@ def document_date(row: Any, stream: str) -> date | datetime | None:
     return row.event_time
 
 
-def keep_sendable(engine: Any, tenant: Any, stream: str, rows: Sequence[Any], *, dry_run: bool = False) -> list[Any]:
+def keep_sendable(engine: Any, tenant: Any, stream: str, rows: Iterable[Any], *, dry_run: bool = False) -> list[Any]:
     """The rows dated on or after the tenant's export_since; the others are marked invalid with the reason."""
-    kept = []
+    return list(iter_sendable(engine, tenant, stream, rows, dry_run=dry_run))
+
+
+def iter_sendable(engine: Any, tenant: Any, stream: str, rows: Iterable[Any], *,
+                  dry_run: bool = False) -> Iterator[Any]:
+    """Like :func:`keep_sendable`, one row at a time, so delivery can stream a backlog of any size."""
     for row in rows:
         dated = document_date(row, stream)
         if dated is None or not before_export_since(dated, tenant.export_since):
-            kept.append(row)
+            yield row
             continue
         what = "voucher date" if stream == Stream.INVOICES else "completed_at"
         field = "voucherDate" if stream == Stream.INVOICES else "completed_at"
@@ -48,4 +53,3 @@ def keep_sendable(engine: Any, tenant: Any, stream: str, rows: Sequence[Any], *,
             outbox.stop_before_sending(engine, row.id, reasons=[reason.as_dict()])
         log.warning("%s is dated %s, before export_since %s: not sent (BEFORE_EXPORT_SINCE)", row.source_ref,
                     dated, tenant.export_since)
-    return kept

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +26,11 @@ from lexoffice.client.errors import (
 )
 from lexoffice.delivery.contacts import ContactResolver
 from lexoffice.delivery.progress import Progress, log_sent
-from lexoffice.delivery.export_since import keep_sendable
+from lexoffice.delivery.export_since import iter_sendable
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
 from lexoffice.delivery.reconcile import AmbiguousDraft, find_invoice_for_row
 from lexoffice.delivery.rejections import reasons_from_error
-from lexoffice.delivery.result import DeliveryResult, TenantBlocked
+from lexoffice.delivery.result import PAGE_SIZE, DeliveryResult, TenantBlocked
 from lexoffice.documents import Stream
 from lexoffice.state import outbox
 from lexoffice.state.db import utcnow
@@ -52,22 +52,23 @@ class InvoiceDelivery:
     renew_lease: Callable[[], None] = lambda: None
     sleep: Callable[[float], None] = time.sleep
     confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS
+    page_size: int = PAGE_SIZE
 
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES, dry_run=dry_run)
         if dry_run:
-            pending = keep_sendable(self.engine, self.tenant, Stream.INVOICES, self._pending(doc_keys), dry_run=True)
-            result.would_send = [_preview(row) for row in pending]
-            result.pending_left = len(pending)
-            log.info("dry run: %d invoice draft(s) would be sent; nothing was sent", len(pending))
+            result.preview(iter_sendable(self.engine, self.tenant, Stream.INVOICES, self._pending(doc_keys),
+                                         dry_run=True), _preview)
+            log.info("dry run: %d invoice draft(s) would be sent; nothing was sent", result.would_send_count)
             return result
 
         self._reconcile(result, doc_keys)
-        # after reconciling (it may have released rows back to pending); export_since is checked on each
-        pending = keep_sendable(self.engine, self.tenant, Stream.INVOICES, self._pending(doc_keys))
+        # after reconciling (it may have released rows back to pending); export_since is checked on each.
+        # Pending rows are read page by page as the delivery goes: the first request does not wait for the backlog.
+        pending = iter_sendable(self.engine, self.tenant, Stream.INVOICES, self._pending(doc_keys))
         contacts = ContactResolver(self.engine, self.client, self.tenant.tenant_id, sleep=self.sleep,
                                    confirm_grace_seconds=self.confirm_grace_seconds)
-        progress = Progress("invoice drafts", len(pending), log)
+        progress = Progress("invoice drafts", self._pending_count(doc_keys), log)
         try:
             for row in pending:
                 self.renew_lease()
@@ -79,9 +80,18 @@ class InvoiceDelivery:
             ).get(DocState.PENDING, 0)
         return result
 
-    def _pending(self, doc_keys: Sequence[str] | None) -> list[Any]:
+    def _pending(self, doc_keys: Sequence[str] | None) -> Iterable[Any]:
+        """Pending rows by id: keyset pages for a whole backlog; a selection of ids (bounded) in one read."""
+        if doc_keys is None:
+            return outbox.iter_rows(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
+                                    states=[DocState.PENDING], chunk_size=self.page_size)
         return outbox.rows(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES,
                            states=[DocState.PENDING], doc_keys=doc_keys)
+
+    def _pending_count(self, doc_keys: Sequence[str] | None) -> int:
+        if doc_keys is not None:
+            return len(doc_keys)
+        return outbox.counts(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES)[DocState.PENDING]
 
     # -- reconcile -------------------------------------------------------------------------------------------
     def _reconcile(self, result: DeliveryResult, doc_keys: Sequence[str] | None) -> None:

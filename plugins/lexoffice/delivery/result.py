@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+# Rows a delivery reads per keyset page: memory stays flat however large the backlog is.
+PAGE_SIZE = 500
+# Documents a dry run lists by name (XCom, report); it counts all of them in ``would_send_count``.
+PREVIEW_LIMIT = 50
 
 
 class TenantBlocked(Exception):
@@ -27,10 +34,19 @@ class DeliveryResult:
     pending_left: int = 0
     requests: int = 0
     blocked: str | None = None
-    would_send: list[dict[str, Any]] = field(default_factory=list)
+    would_send: list[dict[str, Any]] = field(default_factory=list)  # the first PREVIEW_LIMIT only
+    would_send_count: int = 0
     # doc keys sent or reconciled after an uncertain outcome: the report task's cheap duplicate check looks at
     # these only (empty in the common case, so it costs no requests)
     uncertain: list[str] = field(default_factory=list)
+
+    def preview(self, rows: Iterable[Any], describe: Callable[[Any], dict[str, Any]]) -> None:
+        """A dry run: count every row that would be sent, describe the first PREVIEW_LIMIT (bounded memory)."""
+        for row in rows:
+            if len(self.would_send) < PREVIEW_LIMIT:
+                self.would_send.append(describe(row))
+            self.would_send_count += 1
+        self.pending_left = self.would_send_count
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

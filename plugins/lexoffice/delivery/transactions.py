@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import chain, groupby, islice
 from typing import Any
 
 from lexoffice.client.errors import (
@@ -28,11 +28,11 @@ from lexoffice.client.errors import (
 from lexoffice.delivery.accounts import AccountResolver
 from lexoffice.delivery.invoices import _blocked_message
 from lexoffice.delivery.progress import Progress, log_sent
-from lexoffice.delivery.export_since import keep_sendable
+from lexoffice.delivery.export_since import iter_sendable
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS, create_unconfirmed
 from lexoffice.delivery.reconcile import judge_unknown_batch
 from lexoffice.delivery.rejections import reasons_from_error
-from lexoffice.delivery.result import DeliveryResult, TenantBlocked
+from lexoffice.delivery.result import PAGE_SIZE, DeliveryResult, TenantBlocked
 from lexoffice.documents import Stream
 from lexoffice.state import mappings, outbox
 from lexoffice.state.db import utcnow
@@ -57,15 +57,14 @@ class TransactionDelivery:
     renew_lease: Callable[[], None] = lambda: None
     sleep: Callable[[float], None] = time.sleep
     confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS
+    page_size: int = PAGE_SIZE
 
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS, dry_run=dry_run)
         if dry_run:
-            pending = keep_sendable(self.engine, self.tenant, Stream.TRANSACTIONS,
-                                    self._rows([DocState.PENDING], doc_keys), dry_run=True)
-            result.would_send = [_preview(r) for r in pending]
-            result.pending_left = len(pending)
-            log.info("dry run: %d transaction(s) would be sent; nothing was sent", len(pending))
+            pending = chain.from_iterable(rows for _, rows in self._pending_by_account(doc_keys, dry_run=True))
+            result.preview(pending, _preview)
+            log.info("dry run: %d transaction(s) would be sent; nothing was sent", result.would_send_count)
             return result
 
         accounts = AccountResolver(self.engine, self.client, self.tenant.tenant_id)
@@ -75,29 +74,31 @@ class TransactionDelivery:
             if not self._reconcile_account(iban, rows, accounts, result):
                 blocked_accounts.add(iban)
 
-        pending = keep_sendable(self.engine, self.tenant, Stream.TRANSACTIONS,
-                                self._rows([DocState.PENDING], doc_keys))
-        progress = Progress("transactions", len(pending), log)
+        total = len(doc_keys) if doc_keys is not None else outbox.counts(
+            self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS)[DocState.PENDING]
+        progress = Progress("transactions", total, log)
         try:
-            for iban, rows in _by_account(pending):
+            for iban, rows in self._pending_by_account(doc_keys):
                 if iban in blocked_accounts:
                     log.warning("account %s: earlier outcome still unknown; its transactions wait", iban)
+                    continue
+                first = next(rows, None)
+                if first is None:
                     continue
                 if self._account_create_unconfirmed(iban, accounts):
                     log.warning("account %s: an earlier create of its financial account had an unknown outcome and "
                                 "Lexware does not show it yet; waiting to confirm with Lexware (wartet auf "
-                                "Bestätigung durch Lexware); its %d transaction(s) wait", iban, len(rows))
+                                "Bestätigung durch Lexware); its transactions wait", iban)
                     continue
                 try:
-                    account_id = accounts.resolve(rows[0].related)
+                    account_id = accounts.resolve(first.related)
                 except OutcomeUnknownError as err:
                     # Like a contact: the account may exist now; the next run looks it up before creating again.
-                    log.warning("account %s: creating the financial account had an unknown outcome (%s); its %d "
-                                "transaction(s) wait for the next run", iban, err, len(rows))
+                    log.warning("account %s: creating the financial account had an unknown outcome (%s); its "
+                                "transactions wait for the next run", iban, err)
                     continue
-                for start in range(0, len(rows), BATCH_SIZE):
+                for batch in _batches(chain([first], rows), BATCH_SIZE):
                     self.renew_lease()
-                    batch = rows[start:start + BATCH_SIZE]
                     if not self._push_batch(iban, account_id, batch, accounts, result):
                         break  # keep the account's order: the rest waits for the next run
                     progress.step(len(batch))
@@ -106,6 +107,20 @@ class TransactionDelivery:
                 self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS
             ).get(DocState.PENDING, 0)
         return result
+
+    def _pending_by_account(self, doc_keys: Sequence[str] | None, *,
+                            dry_run: bool = False) -> Iterator[tuple[str, Iterator[Any]]]:
+        """Per account, its sendable pending rows in push order. The whole backlog streams in keyset pages (one
+        account at a time, so memory stays flat); a selection of ids (bounded) is read at once."""
+        if doc_keys is not None:
+            for iban, rows in _by_account(self._rows([DocState.PENDING], doc_keys)):
+                yield iban, iter_sendable(self.engine, self.tenant, Stream.TRANSACTIONS, rows, dry_run=dry_run)
+            return
+        for iban in outbox.group_keys(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS,
+                                      state=DocState.PENDING):
+            rows = outbox.iter_group_rows(self.engine, tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS,
+                                          state=DocState.PENDING, group_key=iban, chunk_size=self.page_size)
+            yield iban, iter_sendable(self.engine, self.tenant, Stream.TRANSACTIONS, rows, dry_run=dry_run)
 
     def _account_create_unconfirmed(self, iban: str, accounts: AccountResolver) -> bool:
         """The account's create may still appear in Lexware (unknown outcome, inside the grace period)."""
@@ -222,6 +237,12 @@ class TransactionDelivery:
             log_sent(log, row, str(lexware_id) if lexware_id else "(keine ID / no id)", sent_at)
             result.sent += 1
         return True
+
+
+def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _reference(row: Any) -> str:

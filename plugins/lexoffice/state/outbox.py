@@ -827,6 +827,41 @@ def _iter_state(
         after = outbox.c.id > page[-1].id
 
 
+def group_keys(engine: sa.Engine, *, tenant_id: str, stream: str, state: DocState | str) -> list[str]:
+    """The distinct group keys (for transactions: the accounts) that have rows in ``state``; few per tenant."""
+    query = (sa.select(outbox.c.group_key).where(*_filters(tenant_id, stream, [state], None))
+             .group_by(outbox.c.group_key))
+    with read_transaction(engine) as conn:
+        return sorted(row[0] or "" for row in conn.execute(query))
+
+
+def iter_group_rows(
+    engine: sa.Engine, *, tenant_id: str, stream: str, state: DocState | str, group_key: str, chunk_size: int = 1000,
+) -> Iterator[OutboxRow]:
+    """One group's rows in ``state`` in delivery order (sort_key, id), as keyset pages (short read transactions).
+
+    sort_key is compared byte-wise ("C"/BINARY collation), which is the order Python's ``sorted`` gives, so the
+    order does not depend on the database's collation. A row that leaves the state meanwhile is not returned.
+    """
+    binary = "C" if is_postgres(engine) else "BINARY"
+    sort_key = outbox.c.sort_key.collate(binary)
+    group = (outbox.c.group_key.is_(None) | (outbox.c.group_key == "")) if not group_key else (
+        outbox.c.group_key == group_key)
+    conditions = [*_filters(tenant_id, stream, [state], None), group]
+    after: sa.ColumnElement[bool] | None = None
+    while True:
+        query = sa.select(outbox).where(*conditions).order_by(sort_key, outbox.c.id).limit(chunk_size)
+        if after is not None:
+            query = query.where(after)
+        with read_transaction(engine) as conn:
+            page = [OutboxRow.from_db(r) for r in conn.execute(query)]
+        yield from page
+        if len(page) < chunk_size:
+            return
+        last = page[-1]
+        after = (sort_key > last.sort_key) | ((sort_key == last.sort_key) & (outbox.c.id > last.id))
+
+
 def last_sent_in_group(engine: sa.Engine, *, tenant_id: str, stream: str, group_key: str) -> OutboxRow | None:
     """The group's row marked ``sent`` most recently (for transactions: the account's last push we know of)."""
     query = (sa.select(outbox).where(*_filters(tenant_id, stream, [S.SENT], None), outbox.c.group_key == group_key)
