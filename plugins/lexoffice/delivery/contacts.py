@@ -4,8 +4,11 @@ Creating a contact is a POST like any other, so it follows the same write-ahead 
 POST). An existing Lexware customer is adopted only on a strong identity: the customer marker this project
 writes into the contact's ``note`` (``lxa:customer:<id>``), or the same name AND the same billing address. A
 name alone or an e-mail alone is not an identity (two "Anna Schmidt"s, two firms sharing a bookkeeper's e-mail):
-such a customer gets a new contact. The first time a run meets an unmapped customer it lists the
-organisation's customers once (a constant number of requests per run, not one lookup per document).
+such a customer gets a new contact. An unmapped customer is looked up with the API's filters (its name, else
+its e-mail; customers only), so a run costs one lookup per new customer, however many contacts the organisation
+has; only a customer with neither a name nor an e-mail of 3+ characters makes the run list all customers (once).
+The name search cannot see our note marker, so a contact renamed in Lexware after we created it is found only
+while its mapping exists (always, unless the state database was lost).
 
 A create of unknown outcome is settled like an invoice: found -> adopted; not found -> created again only once
 the attempt (``claimed_at``) is older than the grace period (``lexoffice.delivery.grace``).
@@ -14,10 +17,12 @@ the attempt (``claimed_at``) is older than the grace period (``lexoffice.deliver
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
+from lexoffice.client.api import SEARCH_MIN_LENGTH
 from lexoffice.client.errors import OutcomeUnknownError
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS, create_unconfirmed
 from lexoffice.state import mappings
@@ -49,6 +54,11 @@ def billing_address(contact: dict[str, Any]) -> tuple[str, ...] | None:
     return (*parts, _norm(billing.get("countryCode") or "DE"))
 
 
+def literal_search(text: str) -> str:
+    """A search filter value that matches ``text`` itself: Lexware's ``%``, ``_`` and ``\\`` escaped."""
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
 def customer_marker(customer_key: str) -> str:
     """The line written into a created contact's ``note``: the project's own customer number."""
     return f"{CUSTOMER_MARKER}{customer_key}"
@@ -74,6 +84,7 @@ class ContactResolver:
         self.confirm_grace_seconds = confirm_grace_seconds
         self._by_marker: dict[str, list[dict[str, Any]]] | None = None
         self._by_identity: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+        self._all_customers: list[dict[str, Any]] | None = None  # only for customers too short to search
 
     @staticmethod
     def known_contact_id(engine: Any, tenant_id: str, related: dict[str, Any] | None) -> str | None:
@@ -107,9 +118,21 @@ class ContactResolver:
         return self._create(key, related)
 
     # -- lookups ---------------------------------------------------------------------------------------------
-    def _load_index(self) -> None:
+    def _candidates(self, related: dict[str, Any]) -> list[dict[str, Any]]:
+        """The organisation's customers that may be this one: found by name, else by e-mail (one request per
+        250 matches); the full customer list (read once per run) only when neither is long enough to search."""
+        lookup = related.get("lookup") or {}
+        for label in ("name", "email"):
+            value = " ".join(str(lookup.get(label) or "").split())
+            if len(value) >= SEARCH_MIN_LENGTH:
+                return self.client.find_contacts(**{label: literal_search(value)}, customer=True)
+        if self._all_customers is None:
+            self._all_customers = self.client.find_contacts(customer=True)
+        return self._all_customers
+
+    def _load_index(self, related: dict[str, Any]) -> None:
         self._by_marker, self._by_identity = {}, {}
-        for contact in self.client.find_contacts(customer=True):
+        for contact in self._candidates(related):
             self._index(contact)
 
     def _index(self, contact: dict[str, Any]) -> None:
@@ -121,13 +144,15 @@ class ContactResolver:
             self._by_identity.setdefault((name, address), []).append(contact)
 
     def _find_existing(self, related: dict[str, Any], *, wait_for_lag: bool) -> dict[str, Any] | None:
-        if self._by_marker is None or wait_for_lag:
-            self._load_index()
+        if wait_for_lag:
+            self._all_customers = None  # an earlier create may have appeared since the list was read
+        self._load_index(related)
         found = self._match(related)
         deadline = time.monotonic() + (self.lag_wait_seconds if wait_for_lag else 0)
         while found is None and time.monotonic() < deadline:
             self.sleep(0.5)
-            self._load_index()
+            self._all_customers = None
+            self._load_index(related)
             found = self._match(related)
         return found
 
@@ -174,7 +199,7 @@ class ContactResolver:
             raise
         mappings.mark_contact_created(self.engine, tenant_id=self.tenant_id, customer_key=key,
                                       lexware_id=created["id"])
-        if self._by_marker is not None:
-            self._index({**body, "id": created["id"]})
+        if self._all_customers is not None:
+            self._all_customers.append({**body, "id": created["id"]})
         log.info("customer %s: created Lexware contact %s", key, created["id"])
         return str(created["id"])
