@@ -34,7 +34,7 @@ class Limiter(StrEnum):
 
 class Contacts(StrEnum):
     MAPPED = "mapped"     # in Lexware and already in our contact map
-    ADOPTED = "adopted"   # in Lexware, not in our map: found by the one listing per run and adopted
+    ADOPTED = "adopted"   # in Lexware, not in our map: found by a name search and adopted
     NEW = "new"           # not in Lexware: created once each
 
 
