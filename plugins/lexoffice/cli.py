@@ -341,12 +341,19 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     engine = _state_engine(args)
     streams = [args.stream] if args.stream else ["invoices", "transactions"]
+    if args.page < 1 or args.limit < 0:
+        print("--page starts at 1 and --limit must not be negative (e.g. --page 2 --limit 100)", file=sys.stderr)
+        return 2
+    page_size = args.limit or None
+    offset = (args.page - 1) * args.limit if page_size else 0
+    # one row more than the page tells whether another page follows, without counting the whole outbox
     rows = document_rows(engine, tenant_ids=[args.tenant] if args.tenant else None, streams=streams,
-                         states=args.state or None, language=args.lang)
-    shown = rows[: args.limit] if args.limit else rows
-    print(format_table(shown) if rows else "no documents yet")
+                         states=args.state or None, language=args.lang, offset=offset,
+                         limit=page_size + 1 if page_size else None)
+    shown = rows[:page_size] if page_size else rows
+    print(format_table(shown) if shown else ("no documents on this page" if args.page > 1 else "no documents yet"))
     if len(shown) < len(rows):
-        print(f"… and {len(rows) - len(shown)} more (without --limit: all)")
+        print(f"… more on the next page: --page {args.page + 1} --limit {args.limit}")
     print()
     for tenant in tenants.list_tenants(engine):
         if args.tenant and tenant.tenant_id != args.tenant:
@@ -480,7 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--state", action="append", choices=["invalid", "pending", "sending", "sent", "rejected",
                                                            "unknown"])
     rep.add_argument("--lang", choices=["en", "de"], default="en")
-    rep.add_argument("--limit", type=int, default=0, help="show at most this many documents")
+    rep.add_argument("--limit", type=int, default=0, help="documents per page (0: all, one page)")
+    rep.add_argument("--page", type=int, default=1, help="which page of --limit documents (from 1; by state, then id)")
     rep.set_defaults(func=cmd_report)
 
     aud = sub.add_parser("audit", help="list documents present more than once in Lexware (exit 1 if any)")

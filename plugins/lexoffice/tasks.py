@@ -194,7 +194,7 @@ def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, in
         note = stage["skipped"] + (f"; {note}" if note else "")
     status_sync = context["ti"].xcom_pull(task_ids="tenant.status", map_indexes=context["ti"].map_index)
     text = reporting.run_report(engine, tenant_id=tenant_id, stream=stream, stage=stage, delivery=delivery,
-                                blocked=blocked, note=note, status_sync=status_sync)
+                                blocked=blocked, note=note, status_sync=status_sync, run_id=context["run_id"])
     for line in text.splitlines():
         log.info("%s", line)
     if last is None:

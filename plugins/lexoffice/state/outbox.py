@@ -733,9 +733,12 @@ def _analyze(engine: sa.Engine) -> None:
 
 
 def _filters(
-    tenant_id: str, stream: str, states: Iterable[DocState | str] | None, changed_after_send: bool | None
+    tenant_id: str, stream: str, states: Iterable[DocState | str] | None, changed_after_send: bool | None,
+    run_id: str | None = None,
 ) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = [outbox.c.tenant_id == tenant_id, outbox.c.stream == str(stream)]
+    if run_id is not None:  # rows this run staged or claimed last
+        conditions.append(outbox.c.run_id == run_id)
     if states is not None:
         values = [DocState(s).value for s in states]
         # "= :state" for one state, so every database sees the equality it can seek an index with
@@ -794,6 +797,7 @@ def iter_rows(
     states: Iterable[DocState | str] | None = None,
     changed_after_send: bool | None = None,
     chunk_size: int = 1000,
+    run_id: str | None = None,
 ) -> Iterator[OutboxRow]:
     """Like ``rows`` for large sets: keyset pages in id order, each its own short read transaction.
 
@@ -802,7 +806,7 @@ def iter_rows(
     stays open while the caller works, and rows that leave a state meanwhile are not returned by later pages.
     """
     for state in dict.fromkeys(DocState(s) for s in (DocState if states is None else states)):
-        yield from _iter_state(engine, tenant_id, stream, state, changed_after_send, chunk_size)
+        yield from _iter_state(engine, tenant_id, stream, state, changed_after_send, chunk_size, run_id)
 
 
 def _iter_state(
@@ -812,8 +816,9 @@ def _iter_state(
     state: DocState,
     changed_after_send: bool | None,
     chunk_size: int,
+    run_id: str | None = None,
 ) -> Iterator[OutboxRow]:
-    conditions = _filters(tenant_id, stream, [state], changed_after_send)
+    conditions = _filters(tenant_id, stream, [state], changed_after_send, run_id)
     after: sa.ColumnElement[bool] | None = None
     while True:
         query = sa.select(outbox).where(*conditions).order_by(outbox.c.id).limit(chunk_size)
@@ -887,3 +892,11 @@ def counts(engine: sa.Engine, *, tenant_id: str, stream: str) -> dict[str, int]:
             ).scalar_one()
         )
     return result
+
+
+def count_rows(engine: sa.Engine, *, tenant_id: str, stream: str, states: Iterable[DocState | str],
+               run_id: str | None = None) -> int:
+    """How many rows are in ``states`` (of one run only, if ``run_id`` is given)."""
+    query = sa.select(sa.func.count()).where(*_filters(tenant_id, stream, states, None, run_id))
+    with read_transaction(engine) as conn:
+        return int(conn.execute(query).scalar_one())
