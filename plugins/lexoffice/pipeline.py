@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from lexoffice.client.errors import AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError
 from lexoffice.delivery import preflight
+from lexoffice.delivery.budget import Budget
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
 from lexoffice.delivery.invoices import InvoiceDelivery, _blocked_message
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
@@ -157,7 +158,8 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
                    source_engine: sa.Engine | None = None, doc_keys: Sequence[str] | None = None,
                    dry_run: bool = False, run_id: str | None = None, lease_ttl: float = 120.0,
                    lease_wait: float = 900.0,
-                   confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS) -> DeliveryResult:
+                   confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS,
+                   budget_seconds: float | None = None) -> DeliveryResult:
     """Deliver the tenant's pending documents (all of them, or ``doc_keys``), or preview them in a dry run.
 
     Raises :class:`TenantBlocked` when a preflight check fails; nothing is sent and nothing is lost.
@@ -175,7 +177,7 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
     try:
         result = _deliver_with_lease(state_engine=state_engine, tenant=tenant, stream=stream, client=client,
                                      doc_keys=doc_keys, run_id=run_id, lease_ttl=lease_ttl, lease_wait=lease_wait,
-                                     confirm_grace_seconds=confirm_grace_seconds)
+                                     confirm_grace_seconds=confirm_grace_seconds, budget=Budget(budget_seconds))
         result.requests = getattr(client, "requests_sent", 0)
         return result
     except (AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError) as err:
@@ -188,7 +190,7 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
 
 def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream, client: Any,
                         doc_keys: Sequence[str] | None, run_id: str | None, lease_ttl: float,
-                        lease_wait: float, confirm_grace_seconds: float) -> DeliveryResult:
+                        lease_wait: float, confirm_grace_seconds: float, budget: Budget) -> DeliveryResult:
     """Preflight the organisation, then deliver while holding its lease (one sender per organisation)."""
     profile = client.get_profile()
     preflight.check_profile(tenant, profile, refuse_small_business=stream == Stream.INVOICES)
@@ -210,7 +212,7 @@ def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream,
         client.before_request = lease.renew_if_due
         delivery_cls = InvoiceDelivery if stream == Stream.INVOICES else TransactionDelivery
         delivery = delivery_cls(state_engine, client, tenant, run_id=run_id, renew_lease=lease.renew,
-                                confirm_grace_seconds=confirm_grace_seconds)
+                                confirm_grace_seconds=confirm_grace_seconds, budget=budget)
         return delivery.run(doc_keys=doc_keys)
     finally:
         client.before_request = None

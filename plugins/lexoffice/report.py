@@ -164,6 +164,9 @@ def run_report(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any
             lines.append("  this run: sent {sent}, rejected {rejected}, reconciled as already sent "
                          "{reconciled_sent}, still unknown {unknown}, waiting to confirm with Lexware "
                          "{waiting}".format(waiting=delivery.get("awaiting_confirmation", 0), **delivery))
+            if delivery.get("budget_spent"):
+                lines.append(f"  time budget spent: {delivery.get('pending_left', 0)} document(s) stay pending and "
+                             "are sent by the next run (Zeitbudget erreicht; der nächste Lauf sendet den Rest)")
     if note:
         lines.append(f"  note: {note}")
     if blocked:

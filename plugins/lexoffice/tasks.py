@@ -48,6 +48,15 @@ def _confirm_grace_seconds(tenant: Any) -> float:
         raise AirflowFailException(f"tenant {tenant.tenant_id}: {err}") from err
 
 
+def _delivery_budget_seconds() -> float:
+    from lexoffice.delivery.budget import budget_seconds
+
+    try:
+        return budget_seconds()
+    except ValueError as err:
+        raise AirflowFailException(str(err)) from err
+
+
 def _company_id(tenant: Any, stream: str) -> str | None:
     return tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
 
@@ -160,6 +169,7 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
             source_engine=connections.engine_for(source_conn_id) if stream == Stream.INVOICES else None,
             doc_keys=selection, dry_run=bool(params.get("dry_run")), run_id=context["run_id"],
             lease_ttl=lease_ttl_seconds(), confirm_grace_seconds=_confirm_grace_seconds(tenant),
+            budget_seconds=_delivery_budget_seconds(),
         )
     except TenantBlocked as blocked:
         _record(engine, context, tenant_id, stream, started, "blocked", {}, str(blocked))

@@ -155,3 +155,17 @@ def test_dry_run_counts_everything_and_lists_a_bounded_preview(state: sa.Engine,
     assert result.would_send_count == many
     assert len(result.would_send) == PREVIEW_LIMIT
     assert outbox.counts(state, tenant_id="acme", stream=stream)["pending"] == many, "a dry run sends nothing"
+
+
+def test_a_spent_budget_stops_transactions_before_the_next_batch(state: sa.Engine, sandbox: Any) -> None:
+    from lexoffice.delivery.budget import Budget
+
+    org = create_org(sandbox)
+    client = api_key_client(sandbox, org)
+    docs = [_transaction(iban, n, f"k{n:03d}") for iban in ("DE02700100800030876808", "DE89370400440532013000")
+            for n in range(30)]
+    _stage(state, "transactions", docs)
+    tenant = tenants.get_tenant(state, "acme")
+    result = TransactionDelivery(state, client, tenant, budget=Budget(seconds=0)).run()
+    assert result.budget_spent and result.sent == 0 and result.pending_left == len(docs)
+    assert stored(sandbox, org, "transactions") == []

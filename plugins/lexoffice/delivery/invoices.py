@@ -10,7 +10,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lexoffice.client.errors import (
@@ -24,6 +24,7 @@ from lexoffice.client.errors import (
     RateLimitedError,
     ValidationRejectedError,
 )
+from lexoffice.delivery.budget import Budget
 from lexoffice.delivery.contacts import ContactResolver
 from lexoffice.delivery.progress import Progress, log_sent
 from lexoffice.delivery.export_since import iter_sendable
@@ -53,6 +54,7 @@ class InvoiceDelivery:
     sleep: Callable[[float], None] = time.sleep
     confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS
     page_size: int = PAGE_SIZE
+    budget: Budget = field(default_factory=Budget)
 
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.INVOICES, dry_run=dry_run)
@@ -71,6 +73,9 @@ class InvoiceDelivery:
         progress = Progress("invoice drafts", self._pending_count(doc_keys), log)
         try:
             for row in pending:
+                if self.budget.spent():
+                    result.stop_for_budget(log, "invoice drafts")
+                    break
                 self.renew_lease()
                 self._deliver_one(row, contacts, result)
                 progress.step()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ class DeliveryResult:
     pending_left: int = 0
     requests: int = 0
     blocked: str | None = None
+    budget_spent: bool = False  # stopped early so the next run is not held back; the rest stays pending
     would_send: list[dict[str, Any]] = field(default_factory=list)  # the first PREVIEW_LIMIT only
     would_send_count: int = 0
     # doc keys sent or reconciled after an uncertain outcome: the report task's cheap duplicate check looks at
@@ -47,6 +49,12 @@ class DeliveryResult:
                 self.would_send.append(describe(row))
             self.would_send_count += 1
         self.pending_left = self.would_send_count
+
+    def stop_for_budget(self, log: logging.Logger, what: str) -> None:
+        self.budget_spent = True
+        log.warning("delivery time budget spent (LEXOFFICE_DELIVERY_BUDGET_SECONDS): the remaining %s stay pending "
+                    "and are sent by the next run, in the same order, so this run does not hold back the next one",
+                    what)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

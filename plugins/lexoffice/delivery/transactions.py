@@ -11,7 +11,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, groupby, islice
 from typing import Any
 
@@ -26,6 +26,7 @@ from lexoffice.client.errors import (
     ValidationRejectedError,
 )
 from lexoffice.delivery.accounts import AccountResolver
+from lexoffice.delivery.budget import Budget
 from lexoffice.delivery.invoices import _blocked_message
 from lexoffice.delivery.progress import Progress, log_sent
 from lexoffice.delivery.export_since import iter_sendable
@@ -58,6 +59,7 @@ class TransactionDelivery:
     sleep: Callable[[float], None] = time.sleep
     confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS
     page_size: int = PAGE_SIZE
+    budget: Budget = field(default_factory=Budget)
 
     def run(self, *, doc_keys: Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
         result = DeliveryResult(tenant_id=self.tenant.tenant_id, stream=Stream.TRANSACTIONS, dry_run=dry_run)
@@ -79,6 +81,8 @@ class TransactionDelivery:
         progress = Progress("transactions", total, log)
         try:
             for iban, rows in self._pending_by_account(doc_keys):
+                if result.budget_spent:
+                    break
                 if iban in blocked_accounts:
                     log.warning("account %s: earlier outcome still unknown; its transactions wait", iban)
                     continue
@@ -98,6 +102,9 @@ class TransactionDelivery:
                                 "transactions wait for the next run", iban, err)
                     continue
                 for batch in _batches(chain([first], rows), BATCH_SIZE):
+                    if self.budget.spent():
+                        result.stop_for_budget(log, "transactions")
+                        break
                     self.renew_lease()
                     if not self._push_batch(iban, account_id, batch, accounts, result):
                         break  # keep the account's order: the rest waits for the next run

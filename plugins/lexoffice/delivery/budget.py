@@ -1,0 +1,42 @@
+"""How long one run may keep delivering, so a long backlog never holds back the next night's run.
+
+The DAGs run with ``max_active_runs=1`` (one run per stream at a time) and ``catchup=False``: while a run is
+still delivering, the scheduler creates no new run, and when it ends only the latest interval runs; the nights
+in between would never be staged. So a delivery stops starting new requests once its budget is spent (default
+22 hours, below the daily schedule), keeps the rest ``pending`` and ends successfully; the next run stages its
+own window and delivers what is left, in the same order. ``LEXOFFICE_DELIVERY_BUDGET_SECONDS`` changes it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+BUDGET_ENV = "LEXOFFICE_DELIVERY_BUDGET_SECONDS"
+DEFAULT_BUDGET_SECONDS = 22 * 3600.0
+
+
+def budget_seconds() -> float:
+    """The budget from LEXOFFICE_DELIVERY_BUDGET_SECONDS (default 22 h); a clear error names a bad value."""
+    raw = os.environ.get(BUDGET_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BUDGET_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{BUDGET_ENV}={raw!r} is not a number of seconds (e.g. 79200 for 22 hours)") from None
+    if value <= 0:
+        raise ValueError(f"{BUDGET_ENV} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+@dataclass
+class Budget:
+    """A delivery's time budget, started when the delivery starts; None seconds = unlimited."""
+
+    seconds: float | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def spent(self) -> bool:
+        return self.seconds is not None and time.monotonic() - self.started >= self.seconds
