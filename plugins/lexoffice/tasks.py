@@ -95,8 +95,22 @@ def select_tenants(stream: str, context: dict[str, Any]) -> list[dict[str, str]]
                 f"invalid params: 'tenant' {wanted!r} is not a tenant of the {stream} stream (known tenants: {names}); "
                 "add it with `lexoffice tenant add`"
             )
+    _check_map_length(len(known), stream)
     log.info("%d tenant(s) for %s: %s", len(known), stream, ", ".join(t.name for t in known))
     return [{"tenant_id": t.tenant_id, "name": t.name} for t in known]
+
+
+def _check_map_length(count: int, stream: str) -> None:
+    """Airflow maps at most ``core.max_map_length`` tenants (default 1,024); say so, and what to set, up front."""
+    from airflow.configuration import conf
+
+    limit = conf.getint("core", "max_map_length")
+    if count > limit:
+        raise AirflowFailException(
+            f"{count} tenants for {stream}, but Airflow runs at most {limit} mapped tasks per step "
+            f"(core.max_map_length). Set AIRFLOW__CORE__MAX_MAP_LENGTH above the number of tenants on the scheduler "
+            "and the workers (docker-compose.yaml sets 10000); see docs/operations.md 'Many tenants'. Nothing was "
+            "staged or sent.")
 
 
 def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, Any]) -> dict[str, Any]:
