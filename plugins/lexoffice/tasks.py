@@ -4,7 +4,6 @@ Airflow-free pipeline. XCom carries small summaries only (counts, ids), never pa
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from typing import Any
 
@@ -27,16 +26,12 @@ DEFAULT_LEASE_TTL_SECONDS = 120.0
 
 def lease_ttl_seconds() -> float:
     """The lease TTL from LEXOFFICE_LEASE_TTL_SECONDS (default 120 s)."""
-    raw = os.environ.get(LEASE_TTL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_LEASE_TTL_SECONDS
+    from lexoffice.delivery.budget import positive_seconds
+
     try:
-        value = float(raw)
-    except ValueError:
-        raise AirflowFailException(f"{LEASE_TTL_ENV}={raw!r} is not a number of seconds") from None
-    if value <= 0:
-        raise AirflowFailException(f"{LEASE_TTL_ENV} must be positive, got {raw!r}")
-    return value
+        return positive_seconds(LEASE_TTL_ENV, DEFAULT_LEASE_TTL_SECONDS, "120")
+    except ValueError as err:
+        raise AirflowFailException(str(err)) from err
 
 
 def _confirm_grace_seconds(tenant: Any) -> float:
@@ -53,7 +48,7 @@ def _delivery_budget_seconds() -> float:
 
     try:
         return budget_seconds()
-    except ValueError as err:
+    except ValueError as err:  # names the variable and an example
         raise AirflowFailException(str(err)) from err
 
 

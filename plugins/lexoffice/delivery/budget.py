@@ -17,18 +17,24 @@ BUDGET_ENV = "LEXOFFICE_DELIVERY_BUDGET_SECONDS"
 DEFAULT_BUDGET_SECONDS = 22 * 3600.0
 
 
-def budget_seconds() -> float:
-    """The budget from LEXOFFICE_DELIVERY_BUDGET_SECONDS (default 22 h); a clear error names a bad value."""
-    raw = os.environ.get(BUDGET_ENV, "").strip()
+def positive_seconds(env: str, default: float, example: str) -> float:
+    """A positive number of seconds from the environment variable ``env`` (``default`` when unset); a bad value
+    raises ValueError naming the variable and an example."""
+    raw = os.environ.get(env, "").strip()
     if not raw:
-        return DEFAULT_BUDGET_SECONDS
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"{BUDGET_ENV}={raw!r} is not a number of seconds (e.g. 79200 for 22 hours)") from None
+        raise ValueError(f"{env}={raw!r} is not a number of seconds (e.g. {example})") from None
     if value <= 0:
-        raise ValueError(f"{BUDGET_ENV} must be a positive number of seconds, got {raw!r}")
+        raise ValueError(f"{env} must be a positive number of seconds, got {raw!r}")
     return value
+
+
+def budget_seconds() -> float:
+    """The budget from LEXOFFICE_DELIVERY_BUDGET_SECONDS (default 22 h)."""
+    return positive_seconds(BUDGET_ENV, DEFAULT_BUDGET_SECONDS, "79200 for 22 hours")
 
 
 @dataclass

@@ -819,17 +819,26 @@ def _iter_state(
     run_id: str | None = None,
 ) -> Iterator[OutboxRow]:
     conditions = _filters(tenant_id, stream, [state], changed_after_send, run_id)
-    after: sa.ColumnElement[bool] | None = None
+    yield from _keyset_pages(engine, conditions, [outbox.c.id], lambda last: outbox.c.id > last.id, chunk_size)
+
+
+def _keyset_pages(
+    engine: sa.Engine, conditions: list[sa.ColumnElement[bool]], order: list[sa.ColumnElement[Any]],
+    after: Callable[[OutboxRow], sa.ColumnElement[bool]], chunk_size: int,
+) -> Iterator[OutboxRow]:
+    """Rows matching ``conditions`` in ``order``, a page at a time, each page its own short read transaction;
+    ``after(last row)`` is the condition for the next page."""
+    next_page: sa.ColumnElement[bool] | None = None
     while True:
-        query = sa.select(outbox).where(*conditions).order_by(outbox.c.id).limit(chunk_size)
-        if after is not None:
-            query = query.where(after)
+        query = sa.select(outbox).where(*conditions).order_by(*order).limit(chunk_size)
+        if next_page is not None:
+            query = query.where(next_page)
         with read_transaction(engine) as conn:
             page = [OutboxRow.from_db(r) for r in conn.execute(query)]
         yield from page
         if len(page) < chunk_size:
             return
-        after = outbox.c.id > page[-1].id
+        next_page = after(page[-1])
 
 
 def group_keys(engine: sa.Engine, *, tenant_id: str, stream: str, state: DocState | str) -> list[str]:
@@ -853,18 +862,9 @@ def iter_group_rows(
     group = (outbox.c.group_key.is_(None) | (outbox.c.group_key == "")) if not group_key else (
         outbox.c.group_key == group_key)
     conditions = [*_filters(tenant_id, stream, [state], None), group]
-    after: sa.ColumnElement[bool] | None = None
-    while True:
-        query = sa.select(outbox).where(*conditions).order_by(sort_key, outbox.c.id).limit(chunk_size)
-        if after is not None:
-            query = query.where(after)
-        with read_transaction(engine) as conn:
-            page = [OutboxRow.from_db(r) for r in conn.execute(query)]
-        yield from page
-        if len(page) < chunk_size:
-            return
-        last = page[-1]
-        after = (sort_key > last.sort_key) | ((sort_key == last.sort_key) & (outbox.c.id > last.id))
+    yield from _keyset_pages(
+        engine, conditions, [sort_key, outbox.c.id],
+        lambda last: (sort_key > last.sort_key) | ((sort_key == last.sort_key) & (outbox.c.id > last.id)), chunk_size)
 
 
 def last_sent_in_group(engine: sa.Engine, *, tenant_id: str, stream: str, group_key: str) -> OutboxRow | None:
