@@ -21,6 +21,12 @@ from bench.scales import FIXED_SLEEP_SECONDS, LEXWARE_RATE
 CONTACT_PAGE = 250  # contacts per listing page (client.api.PAGE_SIZE_MAX)
 
 
+def requests_per_second(total: int, first: float, last: float) -> float:
+    """The one way every rate (and so every ratio of rates) is computed: ``total`` requests span ``total - 1``
+    gaps from the first to the last one."""
+    return (total - 1) / (last - first) if total > 1 and last > first else 0.0
+
+
 @dataclass(frozen=True)
 class RequestStats:
     total: int
@@ -34,7 +40,7 @@ class RequestStats:
     @property
     def rate(self) -> float:
         """Requests per second from the first to the last request the sandbox received."""
-        return (self.total - 1) / (self.last - self.first) if self.total > 1 and self.last > self.first else 0.0
+        return requests_per_second(self.total, self.first, self.last)
 
     @property
     def per_run(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.delivery import Outcome
+from bench.delivery import Outcome, requests_per_second
 from bench.delivery_setup import Contacts
 from bench.scales import FIXED_SLEEP_SECONDS, LEXWARE_RATE
 from bench.table import Row, fmt_s
@@ -64,7 +64,7 @@ def parallel_row(key: str, label: str, outcomes: list[Outcome], single: Outcome)
     total = sum(o.stats.total for o in outcomes)
     first = min(o.stats.first for o in outcomes)
     last = max(o.stats.last for o in outcomes)
-    aggregate = total / (last - first)
+    aggregate = requests_per_second(total, first, last)  # computed like single.stats.rate (issue 21)
     ratio = aggregate / single.stats.rate
     too_many = sum(o.stats.too_many for o in outcomes)
     slowest = min(o.stats.rate for o in outcomes)

@@ -111,3 +111,13 @@ def test_rendered_table_keeps_every_key_and_escapes_pipes() -> None:
     text = render(rows)
     assert parse_keys(text) == ["a.1", "b.2"]
     assert "x \\| y" in text
+
+
+def test_parallel_ratio_uses_the_same_rate_formula_on_both_sides() -> None:
+    """Eight tenants each exactly as fast as one, interleaved: the ratio is 8 (it read 8.07 when the aggregate
+    side divided all requests, not the gaps between them, by the span)."""
+    single = outcome(stats=paced(0.5))
+    together = [outcome(stats=paced(0.5, offset=n * 0.5 / 8)) for n in range(8)]
+    row = parallel_row("k", "m", together, single)
+    ratio = float(row.result.split(" x one tenant")[0].split("= ")[-1])
+    assert ratio <= 8.0
