@@ -1,7 +1,9 @@
-"""The peers' way of staying under the limit, as a ``RateLimiter``: a fixed pause between two calls.
+"""The peers' way of staying under the limit, as a ``RateLimiter``: a fixed interval between two calls.
 
-It is the baseline for our token bucket: a fixed pause must cover the request's own latency budget too, so
-it wastes time on every call, while the bucket only waits as long as the limit demands.
+It is the baseline for our token bucket. The peer starts a call at most every ``seconds`` (0.65 s: a request
+every 0.65 s, measured from the start of the previous one), as it really paces, not ``seconds`` on top of each
+request's own latency (issue 21: that flattered the bucket). It still loses against the bucket because the
+interval must leave a margin below the limit.
 """
 
 from __future__ import annotations
@@ -11,19 +13,19 @@ import time
 
 
 class FixedSleep:
-    """Sleeps ``seconds`` before every call but the first (per key), whatever time has already passed."""
+    """Starts calls (per key) at least ``seconds`` apart: sleeps what is left of the interval since the last start."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._seen: set[str] = set()
+        self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def acquire(self, key: str) -> None:
         with self._lock:
-            first = key not in self._seen
-            self._seen.add(key)
-            if not first:
-                time.sleep(self.seconds)
+            last = self._last.get(key)
+            if last is not None:
+                time.sleep(max(0.0, last + self.seconds - time.monotonic()))
+            self._last[key] = time.monotonic()
 
     def __repr__(self) -> str:
         return f"FixedSleep(seconds={self.seconds})"
