@@ -121,3 +121,10 @@ def test_parallel_ratio_uses_the_same_rate_formula_on_both_sides() -> None:
     row = parallel_row("k", "m", together, single)
     ratio = float(row.result.split(" x one tenant")[0].split("= ")[-1])
     assert ratio <= 8.0
+
+
+def test_a_slow_start_misses_the_wall_time_target_even_at_full_rate() -> None:
+    """10 drafts at exactly 2/s, but the delivery took 8 s in all (e.g. reading the backlog before the first
+    request): the rate is met, the wall time (<= 1.05 x 10/2 s) is not."""
+    assert rate_row("k", "m", outcome(stats=paced(0.5), wall=5.2)).verdict == Verdict.MET
+    assert rate_row("k", "m", outcome(stats=paced(0.5), wall=8.0)).verdict == Verdict.MISSED
