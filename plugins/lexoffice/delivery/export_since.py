@@ -33,14 +33,10 @@ def document_date(row: Any, stream: str) -> date | datetime | None:
     return row.event_time
 
 
-def keep_sendable(engine: Any, tenant: Any, stream: str, rows: Iterable[Any], *, dry_run: bool = False) -> list[Any]:
-    """The rows dated on or after the tenant's export_since; the others are marked invalid with the reason."""
-    return list(iter_sendable(engine, tenant, stream, rows, dry_run=dry_run))
-
-
 def iter_sendable(engine: Any, tenant: Any, stream: str, rows: Iterable[Any], *,
                   dry_run: bool = False) -> Iterator[Any]:
-    """Like :func:`keep_sendable`, one row at a time, so delivery can stream a backlog of any size."""
+    """The rows dated on or after the tenant's export_since, one at a time (delivery streams a backlog of any
+    size); the others are marked invalid with the reason (only logged in a dry run)."""
     for row in rows:
         dated = document_date(row, stream)
         if dated is None or not before_export_since(dated, tenant.export_since):
