@@ -147,9 +147,8 @@ TRANSACTION_DEFECTS = (
     TransactionDefect("TXN_CURRENCY_NOT_EUR", "foreign-currency booking", _set(currency="USD")),
     TransactionDefect("TXN_COUNTERPARTY_IBAN_INVALID", "IBAN with one digit mistyped (check digits fail)",
                       _iban_typo, needs_transfer=True),
-    TransactionDefect("TXN_COUNTERPARTY_IBAN_MISSING", "transfer whose counterparty IBAN was lost",
-                      _set(counterparty_iban=None), needs_transfer=True),
-    TransactionDefect("TXN_TEXT_CONTROL_CHARACTERS", "purpose with a control character from a broken import",
-                      lambda txn, *_: txn.update(purpose=(txn["purpose"] or "Zahlung") + "\x1a")),
+    TransactionDefect("TXN_AMOUNT_INVALID", "amount 'Infinity' from a broken export", _set(amount=float("inf"))),
+    TransactionDefect("TXN_AMOUNT_OUT_OF_RANGE", "amount in cents written as euros, a trillion",
+                      _set(amount=-1e12)),
     TransactionDefect("TXN_DATE_INVALID", "booking date missing", _set(booking_date=None)),
 )

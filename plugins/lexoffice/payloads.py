@@ -10,6 +10,7 @@ Date formats are exact because Lexware rejects anything else with 406: invoices 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -29,22 +30,45 @@ _ORIGIN_NUMBER_COLUMN = {"work_order": "work_order_number", "contract": "contrac
 
 _WHITESPACE = re.compile(r"\s+")
 
+#: C0 controls and DEL, except tab, line feed and carriage return (line breaks are legitimate in texts).
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+
 Row = Mapping[str, Any]
 
 
 # --- keys ------------------------------------------------------------------------------------------------
 
+#: Longest source id that is stored and sent as it is. Longer ids are refused by validation
+#: (SOURCE_ID_TOO_LONG); their rows are still recorded, under ``key_id``'s fixed-length stand-in, so that
+#: the state database's keys (200 characters) never overflow and the report can show the reason.
+MAX_SOURCE_ID = 100
+
+
+def key_id(source_id: str) -> str:
+    """A source id as keys hold it: the id itself, or ``#`` and its SHA-256 when it is too long to store."""
+    if len(source_id) <= MAX_SOURCE_ID:
+        return source_id
+    return "#" + hashlib.sha256(source_id.encode("utf-8")).hexdigest()
+
+
 def invoice_doc_key(draft_id: str) -> str:
-    return f"draft:{draft_id}"
+    return f"draft:{key_id(draft_id)}"
 
 
 def transaction_doc_key(transaction_id: str) -> str:
-    return f"txn:{transaction_id}"
+    return f"txn:{key_id(transaction_id)}"
 
 
 def customer_key(draft: Row) -> str | None:
     customer = text(draft.get("customer_id"))
-    return f"customer:{customer}" if customer else None
+    return f"customer:{key_id(customer)}" if customer else None
+
+
+def account_key(account_id: Any) -> str:
+    """The group key of a transaction: its source account (not its IBAN: a card account may report the giro's
+    IBAN, or none at all)."""
+    return f"account:{key_id(str(account_id))}"
 
 
 # --- value helpers ---------------------------------------------------------------------------------------
@@ -61,6 +85,18 @@ def multiline(value: Any) -> str | None:
     """Text with line breaks as ``\\n``, the only form Lexware documents."""
     value = text(value)
     return value.replace("\r\n", "\n").replace("\r", "\n") if value is not None else None
+
+
+def has_control_characters(value: str) -> bool:
+    return _CONTROL.search(value) is not None
+
+
+def printable(value: str | None) -> str | None:
+    """Text without control characters (each becomes a space). A bank's purpose or counterparty name is
+    copied from the payment as it came; its owner cannot fix it, so it is cleaned and sent, not held."""
+    if value is None or not _CONTROL.search(value):
+        return value
+    return _CONTROL.sub(" ", value)
 
 
 def compact(value: Any) -> str | None:
@@ -284,11 +320,13 @@ def transaction_payload(txn: Row) -> dict[str, Any]:
         "valueDate": finance_datetime(as_date(txn.get("value_date")) or booking),
         "bookingDate": finance_datetime(booking),
         "transactiondate": finance_datetime(completed),
-        "amount": round(float(txn["amount"]), 2),
-        "purpose": multiline(txn.get("purpose")) or "",
+        # Validation allows at most 2 decimals and |amount| <= MAX_AMOUNT: the float's JSON text is exactly the
+        # source's amount, so nothing is rounded here.
+        "amount": float(txn["amount"]),
+        "purpose": printable(multiline(txn.get("purpose"))) or "",
     }
     # Required by the finance API; a bank does not always know the other side (fees, some card payments).
-    payload["recipientOrSenderName"] = text(txn.get("counterparty_name")) or UNKNOWN_COUNTERPARTY
+    payload["recipientOrSenderName"] = printable(text(txn.get("counterparty_name"))) or UNKNOWN_COUNTERPARTY
     iban = compact(txn.get("counterparty_iban"))
     if iban:
         payload["recipientOrSenderIban"] = iban
@@ -302,7 +340,7 @@ def account_payload(txn: Row) -> dict[str, Any]:
     body = {
         "type": "CREDITCARD" if text(txn.get("account_kind")) == "card" else "GIRO",
         "accountSystem": ACCOUNT_SYSTEM,
-        "name": text(txn.get("account_name")) or iban,
+        "name": text(txn.get("account_name")) or iban or f"Konto {txn['account_id']}",
         "bankName": text(txn.get("account_bank_name")),
         "iban": iban,
         "externalReference": str(txn["account_id"]),
@@ -311,7 +349,10 @@ def account_payload(txn: Row) -> dict[str, Any]:
 
 
 def transaction_related(txn: Row) -> dict[str, Any]:
-    return {"iban": compact(txn.get("account_iban")), "account": account_payload(txn)}
+    """What delivery needs to resolve the financial account: the source account (its identity), its IBAN, and
+    the body that creates it."""
+    return {"iban": compact(txn.get("account_iban")), "account_id": str(txn["account_id"]),
+            "account": account_payload(txn)}
 
 
 def transaction_source_ref(txn: Row) -> str:

@@ -26,6 +26,7 @@ from lexoffice.delivery.invoices import InvoiceDelivery, _blocked_message
 from lexoffice.delivery.result import DeliveryResult, TenantBlocked
 from lexoffice.delivery.transactions import TransactionDelivery
 from lexoffice.documents import StagedDocument, Stream
+from lexoffice.payloads import transaction_doc_key
 from lexoffice.gc_thresholds import bulk_allocation
 from lexoffice.source import draft_facts
 from lexoffice.state import outbox, tenants
@@ -95,13 +96,26 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
     totals = {key: int(value) for key, value in asdict(counts).items()}
     if source_ids is not None and stream == Stream.TRANSACTIONS:
         found = set(doc_keys)
-        missing = [i for i in dict.fromkeys(source_ids) if f"txn:{i}" not in found]
+        missing = [i for i in dict.fromkeys(source_ids) if transaction_doc_key(i) not in found]
     if missing:
         log.warning("%d selected id(s) were not found for tenant %s: %s", len(missing), tenant.tenant_id,
                     ", ".join(missing))
     log.info("tenant %s %s staged %s: %s", tenant.tenant_id, stream, window or "selection", totals)
-    return {"tenant_id": tenant.tenant_id, "window": str(window) if window else None, "counts": totals,
-            "doc_keys": doc_keys if source_ids is not None else None, "missing_ids": missing}
+    result = {"tenant_id": tenant.tenant_id, "window": str(window) if window else None, "counts": totals,
+              "doc_keys": doc_keys if source_ids is not None else None, "missing_ids": missing}
+    result.update(source_health(source_engine, tenant, stream, window if not source_ids else None))
+    return result
+
+
+def source_health(source_engine: sa.Engine, tenant: Any, stream: Stream, window: Window | None) -> dict[str, Any]:
+    """What the report says about the source beside the documents (``lexoffice.source.health``)."""
+    from lexoffice.source import health
+
+    company = tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
+    out: dict[str, Any] = {"source_problems": health.untyped_timestamps(source_engine, stream, company)}
+    if stream == Stream.TRANSACTIONS and window is not None:
+        out["out_of_scope"] = health.out_of_scope_transactions(source_engine, company, window.start, window.end)
+    return out
 
 
 def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,

@@ -153,6 +153,11 @@ def run_report(engine: Any, *, tenant_id: str, stream: str, stage: dict[str, Any
     lines = [f"Lexware Office report for tenant {tenant_id}, {stream}"]
     if stage:
         lines.append(f"  window: {stage.get('window') or 'selection'}; staged: {stage.get('counts')}")
+        if stage.get("out_of_scope"):
+            lines.append(f"  out of scope: {stage['out_of_scope']} transaction(s) of accounts at other banks "
+                         "(multi-banking) are not transferred / Umsätze von Konten anderer Banken werden nicht "
+                         "übertragen")
+        lines += [f"  SOURCE PROBLEM: {problem}" for problem in stage.get("source_problems") or []]
     if delivery:
         if delivery.get("dry_run"):
             listed = delivery.get("would_send") or []

@@ -32,11 +32,16 @@ def _table(specs: Iterable[Any]) -> list[str]:
 
 def render() -> str:
     """The generated block, markers included."""
-    from lexoffice.validation.reasons import DELIVERY_REASONS, INVOICE_REASONS, TRANSACTION_REASONS
+    from lexoffice.validation.reasons import (
+        DELIVERY_REASONS, INVOICE_REASONS, RETIRED_REASONS, SHARED_REASONS, TRANSACTION_REASONS,
+    )
 
-    lines = [START, "", "Invoice drafts:", "", *_table(INVOICE_REASONS), "", "Bank and card transactions:", "",
+    lines = [START, "", "Both streams (the source row itself):", "", *_table(SHARED_REASONS), "",
+             "Invoice drafts:", "", *_table(INVOICE_REASONS), "", "Bank and card transactions:", "",
              *_table(TRANSACTION_REASONS), "", "Checked again when a document is about to be sent (both streams):",
-             "", *_table(DELIVERY_REASONS), "", END]
+             "", *_table(DELIVERY_REASONS), "",
+             "No longer reported (rows staged by older versions may still show them):", "",
+             *_table(RETIRED_REASONS), "", END]
     return "\n".join(lines)
 
 

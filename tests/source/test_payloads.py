@@ -126,7 +126,7 @@ def test_transaction_body_and_account(source: sa.Engine) -> None:
         "externalReference": rows.transaction_id,
     }
     assert all(FINANCE_DATETIME.match(document.payload[k]) for k in ("valueDate", "bookingDate", "transactiondate"))
-    assert document.related == {"iban": "DE89370400440532013000", "account": {
+    assert document.related == {"iban": "DE89370400440532013000", "account_id": "ac-pay", "account": {
         "type": "CREDITCARD", "accountSystem": "lexoffice-airflow", "name": "DE89370400440532013000",
         "bankName": "Beispielbank AG", "iban": "DE89370400440532013000", "externalReference": "ac-pay"}}
     assert "financialAccountId" not in document.payload

@@ -41,7 +41,7 @@ def _stage(engine: sa.Engine, tenant_id: str, stream: Stream, **kwargs) -> dict:
 @pytest.mark.usefixtures("small_pages")
 def test_many_pages_of_transactions_are_staged_once_with_progress(engine: sa.Engine,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    company = generate_bank(engine, seed=5, companies=1, accounts_per_company=2, transactions_per_account=150,
+    company = generate_bank(engine, seed=5, companies=1, accounts_per_company=2, transactions_per_account=170,
                             start=date(2025, 1, 1), days=150, collect_expected=False)["company_ids"][0]
     init_db(engine)
     tenants.add_tenant(engine, tenant_id="t1", name="Bank GmbH", lexoffice_conn_id="lexoffice_t1",

@@ -7,7 +7,8 @@ import string
 from datetime import date, datetime, timezone
 
 from lexoffice.validation.reasons import (
-    CATALOGUE, DELIVERY_REASONS, INVOICE_REASONS, RANK, TRANSACTION_REASONS, Label, Labels, format_value,
+    CATALOGUE, DELIVERY_REASONS, INVOICE_REASONS, MAX_QUOTED, RANK, RETIRED_REASONS, SHARED_REASONS,
+    TRANSACTION_REASONS, Label, Labels, format_value,
 )
 
 
@@ -16,10 +17,20 @@ def _placeholders(template: str) -> set[str]:
 
 
 def test_codes_are_unique_and_stable_looking() -> None:
-    codes = [spec.code for spec in (*INVOICE_REASONS, *TRANSACTION_REASONS, *DELIVERY_REASONS)]
+    codes = [spec.code for spec in (*SHARED_REASONS, *INVOICE_REASONS, *TRANSACTION_REASONS, *DELIVERY_REASONS,
+                                    *RETIRED_REASONS)]
     assert len(codes) == len(set(codes)) == len(CATALOGUE) == len(RANK)
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_]+", code) for code in codes)
-    assert all(spec.code.startswith("TXN_") for spec in TRANSACTION_REASONS)
+    assert all(spec.code.startswith("TXN_") for spec in (*TRANSACTION_REASONS, *RETIRED_REASONS))
+    assert all(spec.code.startswith("SOURCE_") for spec in SHARED_REASONS)
+
+
+def test_quoted_values_are_capped() -> None:
+    """A 10 MB source value is not printed into a reason (issue 15): its start and its length are."""
+    huge = "x" * 10_000_000
+    rendered = format_value(huge, "de")
+    assert len(rendered) < MAX_QUOTED + 40 and "10000000 Zeichen" in rendered
+    assert format_value("kurz", "en") == "\u201ckurz\u201d"
 
 
 def test_every_message_exists_in_both_languages_with_the_same_placeholders() -> None:

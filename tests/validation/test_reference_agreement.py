@@ -32,8 +32,9 @@ ON_DATE = date(2021, 1, 15)
 def _setup(engine: sa.Engine, dialect: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     invoices = generate_fieldservice(engine, seed=11, companies=2, drafts_per_company=150, start=START, days=DAYS,
                                      broken_fraction=0.35)
-    bank = generate_bank(engine, seed=11, companies=1, accounts_per_company=2, transactions_per_account=150,
+    bank = generate_bank(engine, seed=11, companies=1, accounts_per_company=5, transactions_per_account=60,
                          start=START, days=DAYS, broken_fraction=0.3)
+    _break_accounts(engine)
     window = {"start": datetime.combine(START, datetime.min.time(), BERLIN) - timedelta(days=30),
               "end": datetime.combine(START, datetime.min.time(), BERLIN) + timedelta(days=DAYS + 30)}
     drafts, lines = [], []
@@ -47,6 +48,15 @@ def _setup(engine: sa.Engine, dialect: str) -> tuple[pd.DataFrame, pd.DataFrame,
                     for page in iter_transaction_frames(engine, company_id=company_id, ids=every_id)]
     return pd.concat(drafts, ignore_index=True), pd.concat(lines, ignore_index=True), pd.concat(
         transactions, ignore_index=True)
+
+
+def _break_accounts(engine: sa.Engine) -> None:
+    """Three of the five accounts broken the ways only an account can be (currency, IBAN missing or wrong)."""
+    with engine.begin() as conn:
+        ids = [row[0] for row in conn.execute(sa.text("SELECT id FROM accounts ORDER BY id"))]
+        updates = ("currency = 'USD'", "iban = '', kind = 'giro'", "iban = 'DE00120300000000202051'")
+        for account_id, change in zip(ids[-3:], updates, strict=True):
+            conn.execute(sa.text(f"UPDATE accounts SET {change} WHERE id = :id"), {"id": account_id})
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from lexoffice import payloads
 from lexoffice.documents import StagedDocument
 from lexoffice.source.transactions import iter_transaction_documents
-from lexoffice.validation.reasons import TRANSACTION_REASONS
+from lexoffice.validation.reasons import SHARED_REASONS, TRANSACTION_REASONS
 from tests.source.databases import EngineCache
 from tests.source.rows import TransactionRows, fresh_schemas, insert_transaction_rows, transaction_rows
 
@@ -75,23 +75,42 @@ CASES = [
          (v(txn(booking_date=None), "booking_date"), v(raw("value_date", "31.02.2025"), "value_date", sqlite_only=True),
           v(raw("booking_date", "2025-02-30"), "booking_date", sqlite_only=True)),
          (v(txn(value_date=None)),)),
-    Case("TXN_COUNTERPARTY_IBAN_MISSING",
-         (v(txn(counterparty_iban=None), "counterparty_iban"),
-          v(txn(kind="direct_debit", counterparty_iban=" "), "counterparty_iban")),
-         (v(txn(kind="card", counterparty_iban=None, counterparty_name="REWE Markt GmbH")),
-          v(txn(kind="fee", counterparty_iban=None)))),
     Case("TXN_COUNTERPARTY_IBAN_INVALID",
          (v(txn(counterparty_iban="DE02120300000000202052"), "counterparty_iban"),
           v(txn(counterparty_iban="DE0212030000000020205"), "counterparty_iban"),
           v(txn(counterparty_iban="keine IBAN"), "counterparty_iban"),
           v(txn(kind="card", counterparty_iban="GB82WEST12345698765431"), "counterparty_iban")),
          (v(txn(counterparty_iban="de02 1203 0000 0000 2020 51")), v(txn(counterparty_iban="GB82WEST12345698765432")),
-          v(txn(counterparty_iban="FR1420041010050500013M02606")))),
-    Case("TXN_TEXT_CONTROL_CHARACTERS",
-         (v(txn(purpose="Miete\x07 Büro"), "purpose"),
-          v(txn(counterparty_name="Müller\x1b GmbH"), "counterparty_name")),
-         (v(txn(purpose="Zeile 1\nZeile 2\tTab")),)),
+          v(txn(counterparty_iban="FR1420041010050500013M02606")),
+          # Issue 17: what the bank's customer cannot fix is sent, not held (no IBAN; control characters).
+          v(txn(counterparty_iban=None)), v(txn(kind="direct_debit", counterparty_iban=" ")),
+          v(txn(purpose="Miete\x07 Büro")), v(txn(counterparty_name="Müller\x1b GmbH")))),
+    # Issue 15: ids too long to store, times that are no time, numbers that are no number, out-of-range amounts,
+    # accounts Lexware cannot take.
+    Case("SOURCE_ID_TOO_LONG",
+         (v(txn(id="t" * 101), "id"), v(lambda rows: _account_id(rows, "a" * 101), "account_id")),
+         (v(txn(id="t" * 100)),)),
+    Case("SOURCE_TIMESTAMP_INVALID",
+         (v(raw("completed_at", "2025-03-10 25:00:00"), "completed_at", sqlite_only=True),
+          v(raw("completed_at", "gestern"), "completed_at", sqlite_only=True)),
+         (v(raw("updated_at", "gestern"), sqlite_only=True),)),
+    Case("TXN_ACCOUNT_CURRENCY_NOT_EUR", (v(account(currency="USD"), "account.currency"),),
+         (v(account(currency="eur")),)),
+    Case("TXN_ACCOUNT_IBAN_MISSING", (v(account(iban="", kind="giro"), "account.iban"),),
+         (v(account(iban="", kind="card")), v(account(iban=" ", kind="card")))),
+    Case("TXN_ACCOUNT_IBAN_INVALID", (v(account(iban="DE00120300000000202051"), "account.iban"),
+                                      v(account(iban="keine", kind="card"), "account.iban"))),
+    Case("TXN_AMOUNT_INVALID",
+         (v(txn(amount=float("inf")), "amount"), v(txn(amount=float("-inf")), "amount"),
+          v(raw("amount", "NaN"), "amount", sqlite_only=True), v(raw("amount", "zwölf"), "amount", sqlite_only=True))),
+    Case("TXN_AMOUNT_OUT_OF_RANGE", (v(txn(amount=99_999_999_999_999.99), "amount"), v(txn(amount=-1e12), "amount")),
+         (v(txn(amount=-999_999_999.99)),)),
 ]
+
+
+def _account_id(rows: TransactionRows, account_id: str) -> None:
+    rows.account.update(id=account_id, name="Konto mit langer Kennung")  # not shared (see _share_account)
+    rows.transaction["account_id"] = account_id
 
 
 def _scenarios(dialect: str) -> dict[str, TransactionRows]:
@@ -183,7 +202,8 @@ def test_transaction_at_the_limit_is_valid(documents, code: str, number: int, va
 
 
 def test_every_transaction_reason_code_has_a_case() -> None:
-    assert sorted(case.code for case in CASES) == sorted(spec.code for spec in TRANSACTION_REASONS)
+    codes = [spec.code for spec in (*SHARED_REASONS, *TRANSACTION_REASONS)]
+    assert sorted({case.code for case in CASES}) == sorted(codes)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

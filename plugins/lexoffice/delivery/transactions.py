@@ -101,6 +101,9 @@ class TransactionDelivery:
                     log.warning("account %s: creating the financial account had an unknown outcome (%s); its "
                                 "transactions wait for the next run", iban, err)
                     continue
+                except (ValidationRejectedError, ConflictError) as err:  # this account only; the others go on
+                    result.rejected += accounts.reject(list(chain([first], rows)), err, run_id=self.run_id)
+                    continue
                 for batch in _batches(chain([first], rows), BATCH_SIZE):
                     if self.budget.spent():
                         result.stop_for_budget(log, "transactions")

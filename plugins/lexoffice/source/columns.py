@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lexoffice import payloads
+
 _encode_text: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C version
 _WHITESPACE = re.compile(r"\s+")
 _BERLIN = "Europe/Berlin"
@@ -58,6 +60,13 @@ def texts(series: pd.Series) -> list[str | None]:
 def multilines(values: Sequence[str | None]) -> list[str | None]:
     """``payloads.multiline`` of every (already ``texts``-cleaned) value."""
     return [v.replace("\r\n", "\n").replace("\r", "\n") if v is not None and "\r" in v else v for v in values]
+
+
+def printables(values: Sequence[str | None]) -> list[str | None]:
+    """``payloads.printable`` of every value; one scan of the whole column first (almost always clean)."""
+    if not payloads.has_control_characters("".join(v for v in values if v is not None)):
+        return list(values)
+    return [payloads.printable(v) for v in values]
 
 
 def compacts(values: Sequence[str | None]) -> list[str | None]:

@@ -84,10 +84,11 @@ class Rows:
         return self.values[-1][self.columns.index(name)]
 
 
-#: PostgreSQL types read as text or float: ``frames.prepare`` converts whole columns at once, which is far
-#: cheaper than the driver building a ``Decimal``/``date``/``datetime`` per value (and pandas converting
-#: those back). Numbers become float64 in the frame anyway; dates and timestamps are ISO text.
-_PLAIN_LOADERS = {"numeric": "float", "date": "text", "timestamp": "text", "timestamptz": "text"}
+#: PostgreSQL types read as text: ``frames.prepare`` converts whole columns at once, which is far cheaper than
+#: the driver building a ``Decimal``/``date``/``datetime`` per value (and pandas converting those back).
+#: Numbers come as their exact digits (validation judges decimal places, NaN and Infinity on that text: a
+#: float would turn NUMERIC 1.230000000000000001 into 1.23); dates and timestamps are ISO text.
+_PLAIN_LOADERS = {"numeric": "text", "date": "text", "timestamp": "text", "timestamptz": "text"}
 
 
 @contextmanager
@@ -97,11 +98,10 @@ def _plain_values(conn: Connection) -> Iterator[None]:
         yield
         return
     from psycopg.pq import Format
-    from psycopg.types.numeric import FloatLoader
     from psycopg.types.string import TextLoader
 
     adapters = conn.connection.driver_connection.adapters  # type: ignore[union-attr]
-    plain = {"float": FloatLoader, "text": TextLoader}
+    plain = {"text": TextLoader}
     saved = {name: adapters.get_loader(adapters.types[name].oid, Format.TEXT) for name in _PLAIN_LOADERS}
     for name, kind in _PLAIN_LOADERS.items():
         adapters.register_loader(name, plain[kind])
@@ -134,6 +134,17 @@ def as_utc(value: Any) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def cursor_bound(value: Any) -> datetime | str:
+    """The bound the next page starts after: the last row's cursor as a UTC datetime, or, for a SQLite text that
+    is no time at all (validation reports that row), the text itself, so paging goes on after it."""
+    try:
+        return as_utc(value)
+    except (ValueError, TypeError):
+        if isinstance(value, str):
+            return value
+        raise
+
+
 def window_pages(
     engine: sa.Engine,
     statement: sa.TextClause,
@@ -150,7 +161,7 @@ def window_pages(
     The query binds ``:<after_param>``, ``:after_id`` and ``:page_size`` and orders by (cursor, id);
     the first page starts at ``(start, '')``, which works because ids are non-empty.
     """
-    after: tuple[datetime, str] = (start, "")
+    after: tuple[datetime | str, str] = (start, "")
     pages = 0
     while True:
         with engine.connect() as conn:
@@ -163,7 +174,7 @@ def window_pages(
         yield result
         if len(rows) < page_size:
             break
-        after = (as_utc(rows.last(cursor_column)), rows.last("id"))
+        after = (cursor_bound(rows.last(cursor_column)), rows.last("id"))
     log.debug("read %d window page(s)", pages)
 
 

@@ -5,11 +5,13 @@ SQLite: ``float``, ``str``, ``0/1``). ``prepare_*`` turns either, or a frame rea
 benchmark uses ``pandas.read_sql``), into one shape:
 
 * text      pandas ``str`` dtype, NaN when missing
-* numbers   float64 (NaN when missing or not a number). Decimal places are checked on these floats;
-            ``np.round(x, n) != x`` is exact for the magnitudes the rules allow.
+* numbers   float64 (NaN when missing or not a number, ±inf for Infinity), plus ``<column>_text``
+            holding the source's own digits: decimal places and NaN/Infinity are judged on that text,
+            because a float cannot tell 1.23 from a NUMERIC 1.230000000000000001
 * dates     datetime64 at midnight, NaT when missing or unparsable, plus ``<column>_text`` holding the
             raw text so a person sees what was wrong
-* stamps    datetime64 UTC
+* stamps    datetime64 UTC, NaT when missing or unparsable, plus ``<column>_unparsed``: the source
+            value where one was given but is no time (NaN elsewhere), so validation can name it
 * booleans  bool; NULL counts as false
 
 Preparing twice is a no-op, so callers need not know whether a frame was prepared already.
@@ -112,13 +114,16 @@ def prepare(spec: FrameSpec, frame: pd.DataFrame) -> pd.DataFrame:
     for column in spec.texts:
         frame[column] = _as_text(frame[column])
     for column in spec.numbers:
+        frame[f"{column}_text"] = _as_text(frame[column])
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in spec.integers:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0).astype("int64")
     for column in spec.booleans:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0).astype(bool)
     for column in spec.timestamps:
-        frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce", format="mixed")
+        raw = frame[column]
+        frame[column] = parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+        frame[f"{column}_unparsed"] = _as_text(raw.where(parsed.isna() & raw.notna()))
     for column in spec.dates:
         text = _as_text(frame[column])
         frame[f"{column}_text"] = text
@@ -133,10 +138,11 @@ def _is_prepared(spec: FrameSpec, frame: pd.DataFrame) -> bool:
         return (
             isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
             and all(dtypes[c] == "str" for c in spec.texts)
-            and all(dtypes[c] == "float64" for c in spec.numbers)
+            and all(dtypes[c] == "float64" and dtypes[f"{c}_text"] == "str" for c in spec.numbers)
             and all(dtypes[c] == "int64" for c in spec.integers)
             and all(dtypes[c] == "bool" for c in spec.booleans)
-            and all(isinstance(dtypes[c], pd.DatetimeTZDtype) for c in spec.timestamps)
+            and all(isinstance(dtypes[c], pd.DatetimeTZDtype) and dtypes[f"{c}_unparsed"] == "str"
+                    for c in spec.timestamps)
             and all(dtypes[c].kind == "M" and dtypes[f"{c}_text"] == "str" for c in spec.dates)
         )
     except KeyError:

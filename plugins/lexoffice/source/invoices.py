@@ -20,7 +20,7 @@ from lexoffice import payloads
 from lexoffice.documents import StagedDocument
 from lexoffice.source import columns, frames
 from lexoffice.source.extract import Rows, batches, fetch, query, source_pages
-from lexoffice.source.reference_rows import DRAFT_STAMPS, HASHED_DRAFT_COLUMNS, HASHED_LINE_COLUMNS
+from lexoffice.source.reference_rows import DRAFT_STAMPS, EPOCH, HASHED_DRAFT_COLUMNS, HASHED_LINE_COLUMNS
 from lexoffice.validation.invoices import validate_invoices
 
 _WINDOW = "invoice_drafts_window.sql"
@@ -90,9 +90,10 @@ def build_invoice_documents(drafts: pd.DataFrame, lines: pd.DataFrame, *,
     ids = d["id"].tolist()
     spans = _line_spans(lines["draft_id"].tolist())
     hashes = _content_hashes(d, lines, ids, spans)
-    events = d["event_at"]
+    events = event_times_of(d)
     event_times = events.dt.to_pydatetime().tolist()
-    sort_keys = [f"{s}|{i}" for s, i in zip(columns.iso_utc_microseconds(events), ids, strict=True)]
+    keys = [payloads.key_id(i) for i in ids]
+    sort_keys = [f"{s}|{i}" for s, i in zip(columns.iso_utc_microseconds(events), keys, strict=True)]
     rows = _plain_rows(d, PAYLOAD_DRAFT_COLUMNS)
     tax_types = [t or "net" for t in columns.texts(d["tax_type"])]
     items = _line_items(lines, dict(zip(ids, tax_types, strict=True)))
@@ -116,6 +117,12 @@ def build_invoice_documents(drafts: pd.DataFrame, lines: pd.DataFrame, *,
             )
         )
     return documents
+
+
+def event_times_of(d: pd.DataFrame) -> pd.Series:
+    """When each draft last changed; a time the source holds as no time at all (validation says so) falls back
+    to the creation time, then to 1970, so that the draft is still recorded with its reason."""
+    return d["event_at"].fillna(d["created_at"]).fillna(pd.Timestamp(EPOCH))
 
 
 #: The draft columns the request bodies and references are built from (no timestamps, dates as ``date``).

@@ -53,6 +53,7 @@ def invoice_documents(drafts: pd.DataFrame, lines: pd.DataFrame, *,
     documents = []
     for draft, reasons in zip(drafts.to_dict("records"), verdicts["reasons"], strict=True):
         draft_lines = lines_by_draft.get(draft["id"], [])
+        event_time = draft_event_time(draft)
         documents.append(
             StagedDocument(
                 doc_key=payloads.invoice_doc_key(draft["id"]),
@@ -60,13 +61,22 @@ def invoice_documents(drafts: pd.DataFrame, lines: pd.DataFrame, *,
                 payload=None if reasons else payloads.invoice_payload(draft, draft_lines),
                 reasons=tuple(reasons),
                 source_ref=payloads.invoice_source_ref(draft),
-                event_time=draft["event_at"].to_pydatetime(),
+                event_time=event_time,
                 group_key=payloads.customer_key(draft),
-                sort_key=sort_key(draft["event_at"].to_pydatetime(), draft["id"]),
+                sort_key=sort_key(event_time, payloads.key_id(draft["id"])),
                 related={} if reasons else payloads.invoice_related(draft),
             )
         )
     return documents
+
+
+def draft_event_time(draft: dict[str, Any]) -> datetime:
+    """Last change, else creation (a time the source holds as no time at all), else 1970."""
+    for column in ("event_at", "created_at"):
+        value = draft[column]
+        if value is not pd.NaT and value is not None:
+            return value.to_pydatetime()
+    return EPOCH
 
 
 def invoice_content_hash(draft: dict[str, Any], lines: Sequence[dict[str, Any]]) -> str:
@@ -101,8 +111,8 @@ def transaction_documents(transactions: pd.DataFrame, *,
                 reasons=tuple(reasons),
                 source_ref=payloads.transaction_source_ref(txn),
                 event_time=event_time,
-                group_key=payloads.compact(txn["account_iban"]),
-                sort_key=sort_key(event_time, txn["id"]),
+                group_key=payloads.account_key(txn["account_id"]),
+                sort_key=sort_key(event_time, payloads.key_id(txn["id"])),
                 related={} if reasons else payloads.transaction_related(txn),
             )
         )

@@ -104,9 +104,9 @@ def build_transaction_documents(transactions: pd.DataFrame, *,
     ids = t["id"].tolist()
     hashes = _content_hashes(t, export_since)
     event_times, sort_keys = _event_times_and_sort_keys(t, ids)
-    group_keys = columns.compacts(columns.texts(t["account_iban"]))
+    group_keys = columns.per_distinct(t["account_id"], payloads.account_key, None)
     source_refs = _source_refs(t, ids)
-    payload_list, related_list = _payloads_and_related(t, ids, reasons_per_row, group_keys)
+    payload_list, related_list = _payloads_and_related(t, ids, reasons_per_row)
     return [
         StagedDocument(
             doc_key=payloads.transaction_doc_key(doc_id),
@@ -140,7 +140,8 @@ def _event_times_and_sort_keys(t: pd.DataFrame, ids: list[str]) -> tuple[list[da
     """Completion time, else the last change (selected transactions that never completed), else 1970."""
     moment = t["completed_at"].fillna(t["updated_at"]).fillna(pd.Timestamp(EPOCH))
     stamps = columns.iso_utc_microseconds(moment)
-    return moment.dt.to_pydatetime().tolist(), [f"{s}|{i}" for s, i in zip(stamps, ids, strict=True)]
+    keys = [payloads.key_id(i) for i in ids]
+    return moment.dt.to_pydatetime().tolist(), [f"{s}|{i}" for s, i in zip(stamps, keys, strict=True)]
 
 
 def _source_refs(t: pd.DataFrame, ids: list[str]) -> list[str]:
@@ -157,7 +158,7 @@ def _source_refs(t: pd.DataFrame, ids: list[str]) -> list[str]:
 
 
 def _payloads_and_related(t: pd.DataFrame, ids: list[str], reasons_per_row: list[list[Any]],
-                          ibans: list[str | None]) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+                          ) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
     """``payloads.transaction_payload`` and ``transaction_related`` of every valid row (None/{} otherwise)."""
     valid = [not r for r in reasons_per_row]
     if not any(valid):
@@ -167,10 +168,10 @@ def _payloads_and_related(t: pd.DataFrame, ids: list[str], reasons_per_row: list
     value_dates = columns.dates(t["value_date"])
     completed = columns.finance_datetimes(t["completed_at"])
     amounts = t["amount"].tolist()
-    purposes = columns.multilines(columns.texts(t["purpose"]))
-    names = columns.texts(t["counterparty_name"])
+    purposes = columns.printables(columns.multilines(columns.texts(t["purpose"])))
+    names = columns.printables(columns.texts(t["counterparty_name"]))
     counter_ibans = columns.compacts(columns.texts(t["counterparty_iban"]))
-    accounts = _accounts(t, ibans)
+    accounts = _accounts(t)
     payload_list: list[dict[str, Any] | None] = []
     related_list: list[dict[str, Any]] = []
     for i, ok in enumerate(valid):
@@ -182,7 +183,7 @@ def _payloads_and_related(t: pd.DataFrame, ids: list[str], reasons_per_row: list
             "valueDate": finance_day(value_dates[i] or bookings[i]),
             "bookingDate": finance_day(bookings[i]),
             "transactiondate": completed[i],
-            "amount": round(amounts[i], 2),
+            "amount": amounts[i],  # exact: validation bounds size and decimals (validation.transactions)
             "purpose": purposes[i] or "",
             "recipientOrSenderName": names[i] or payloads.UNKNOWN_COUNTERPARTY,
         }
@@ -194,18 +195,18 @@ def _payloads_and_related(t: pd.DataFrame, ids: list[str], reasons_per_row: list
     return payload_list, related_list
 
 
-def _accounts(t: pd.DataFrame, ibans: list[str | None]) -> list[dict[str, Any]]:
+def _accounts(t: pd.DataFrame) -> list[dict[str, Any]]:
     """``payloads.transaction_related`` per row, built once per account (a page has few accounts)."""
     keys = list(zip(t["account_id"].tolist(), t["account_kind"].tolist(), t["account_name"].tolist(),
                     t["account_bank_name"].tolist(), t["account_iban"].tolist(), strict=True))
     cache: dict[tuple[Any, ...], dict[str, Any]] = {}
     out = []
-    for key, iban in zip(keys, ibans, strict=True):
+    for key in keys:
         related = cache.get(key)
         if related is None:
             account_id, kind, name, bank_name, account_iban = key
             row = {"account_id": account_id, "account_kind": kind, "account_name": name,
                    "account_bank_name": bank_name, "account_iban": account_iban}
-            related = cache[key] = {"iban": iban, "account": payloads.account_payload(row)}
+            related = cache[key] = payloads.transaction_related(row)
         out.append(related)
     return out

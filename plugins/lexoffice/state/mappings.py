@@ -8,8 +8,9 @@ may or may not have created it. So each mapping row follows the outbox's rule in
           creating|unknown --release (provably not created)--> (absent)
     (absent)|creating|unknown --adopt (found by lookup before creating)--> created
 
-``contacts`` maps (tenant_id, customer_key) -> Lexware contact id; ``accounts`` maps (tenant_id, IBAN) ->
-financial account id. Every change is a conditional statement; a lost race changes nothing.
+``contacts`` maps (tenant_id, customer_key) -> Lexware contact id; ``source_accounts`` maps (tenant_id,
+source account key) -> financial account id; ``accounts`` (by IBAN) is the older map, read for rows staged
+before accounts were keyed by their source identity. Every change is a conditional statement; a lost race changes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lexoffice.state.db import dialect_insert, read_transaction, utcnow, write_transaction
-from lexoffice.state.schema import account_map, contact_map
+from lexoffice.state.schema import account_map, contact_map, source_account_map
 
 
 class MappingState(StrEnum):
@@ -242,6 +243,7 @@ class MappingTable:
 
 contacts = MappingTable(contact_map, "customer_key", "lexware_contact_id", "contact")
 accounts = MappingTable(account_map, "iban", "financial_account_id", "financial account")
+source_accounts = MappingTable(source_account_map, "account_key", "financial_account_id", "financial account")
 
 # Flat functions named after what they map, for callers that prefer them (delivery/contacts.py, accounts.py).
 MapState = MappingState

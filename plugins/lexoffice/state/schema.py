@@ -165,6 +165,9 @@ def _mapping_table(name: str, key_column: str, id_column: str) -> sa.Table:
 
 contact_map = _mapping_table("contact_map", "customer_key", "lexware_contact_id")
 account_map = _mapping_table("account_map", "iban", "financial_account_id")
+# Financial accounts by the source account's identity (a card account may report the giro's IBAN, or none).
+# account_map (by IBAN) is what older versions wrote; it is read only to settle rows staged before this table.
+source_account_map = _mapping_table("source_account_map", "account_key", "financial_account_id")
 
 oauth_tokens = sa.Table(
     "oauth_tokens",

@@ -10,14 +10,13 @@ so both judge the same text the same way.
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
 
+from lexoffice.payloads import CONTROL_CHARACTERS
 from lexoffice.validation.countries import ISO_3166_ALPHA2
-
-#: C0 controls and DEL, except tab, line feed and carriage return (line breaks are legitimate in texts).
-CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 _CONTROL = re.compile(CONTROL_CHARACTERS)
 
@@ -65,6 +64,58 @@ def too_precise(values: pd.Series | np.ndarray, places: int) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         return ~np.isnan(array) & (np.round(array, places) != array)
+
+
+#: A number written plainly (no exponent, no NaN/Infinity); decimal places are counted on this text.
+_PLAIN_NUMBER = r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*"
+
+
+def not_a_number(text: pd.Series, values: pd.Series | np.ndarray) -> np.ndarray:
+    """Given in the source but not a finite number: NaN, ±Infinity or text that is no number at all."""
+    array = np.asarray(values, dtype=np.float64)
+    return present(text) & ~np.isfinite(array)
+
+
+def shown_number(text: str) -> str:
+    """A source number as a reason quotes it: NaN and ±Infinity spelled one way whatever the database wrote
+    (PostgreSQL 'Infinity', SQLite 'inf'), anything else as it stands."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        return text
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return text
+
+
+def too_many_places(text: pd.Series, places: int) -> np.ndarray:
+    """More than ``places`` decimals in the source's own digits (``<column>_text`` of a prepared frame).
+
+    Judged on the text, not on the float, so that a NUMERIC with 18 decimals is not mistaken for the float
+    nearest to it. Plain numbers are checked by pattern for the whole column; the rare others (exponent
+    notation) one by one with ``Decimal``. Values that are no finite number are ``not_a_number``'s business.
+    """
+    t = _text(text)
+    plain = matches(t, _PLAIN_NUMBER)
+    within = matches(t, rf"\s*[+-]?(?:\d+(?:\.\d{{0,{places}}}0*)?|\.\d{{0,{places}}}0*)\s*")
+    out = plain & ~within
+    values = t.to_numpy(dtype=object)
+    for row in np.flatnonzero(present(t) & ~plain):
+        out[row] = decimal_places(values[row]) > places
+    return out
+
+
+def decimal_places(text: str) -> int:
+    """Decimal places of a finite number written as text; 0 for anything else."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        return 0
+    if not value.is_finite():
+        return 0
+    return max(0, -int(value.normalize().as_tuple().exponent))
 
 
 def compact(series: pd.Series) -> pd.Series:

@@ -48,6 +48,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "line.unit_name": "unit of line {position}",
         "purpose": "purpose", "counterparty_name": "counterparty name",
         "booking_date": "booking date", "value_date": "value date",
+        "completed_at": "completion time", "updated_at": "last change", "created_at": "creation time",
         "net": "net", "gross": "gross",
         "pending": "pending", "completed": "completed without a completion time", "declined": "declined",
         "reversed": "reversed",
@@ -65,6 +66,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "line.unit_name": "Einheit von Position {position}",
         "purpose": "Verwendungszweck", "counterparty_name": "Name des Zahlungspartners",
         "booking_date": "Buchungsdatum", "value_date": "Valutadatum",
+        "completed_at": "Abschlusszeit", "updated_at": "letzte Änderung", "created_at": "Erstellungszeit",
         "net": "netto", "gross": "brutto",
         "pending": "ausstehend", "completed": "abgeschlossen, aber ohne Abschlusszeit", "declined": "abgelehnt",
         "reversed": "storniert",
@@ -73,6 +75,10 @@ _LABELS: dict[str, dict[str, str]] = {
 }
 
 _EMPTY = {"en": "(empty)", "de": "(leer)"}
+#: Longest quoted source value: a 10 MB value must not be printed into a reason (twice); the start is enough to
+#: find it, the length says how much more there is.
+MAX_QUOTED = 80
+_CUT = {"en": "\u2026 ({length} characters)", "de": "\u2026 ({length} Zeichen)"}
 _QUOTES = {"en": ("\u201c", "\u201d"), "de": ("\u201e", "\u201c")}
 
 
@@ -108,7 +114,10 @@ def format_value(value: Any, lang: str) -> str:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return _number(float(value), lang)
     opening, closing = _QUOTES[lang]
-    return f"{opening}{value}{closing}"
+    text = str(value)
+    if len(text) > MAX_QUOTED:
+        text = text[:MAX_QUOTED] + _CUT[lang].format(length=len(text))
+    return f"{opening}{text}{closing}"
 
 
 
@@ -129,6 +138,23 @@ class ReasonSpec:
             message_de=self.de.format(**{k: format_value(v, "de") for k, v in params.items()}),
         )
 
+
+# --- both streams ---------------------------------------------------------------------------------------
+
+SOURCE_ID_TOO_LONG = ReasonSpec(
+    "SOURCE_ID_TOO_LONG", "id",
+    "The id {value} in the source has {length} characters; at most {limit} can be stored and sent. Shorten the "
+    "id in the source system (or ask its vendor to).",
+    "Die Kennung {value} im Quellsystem hat {length} Zeichen; höchstens {limit} können gespeichert und übertragen "
+    "werden. Bitte kürzen Sie die Kennung im Quellsystem (oder lassen Sie sie vom Hersteller kürzen).",
+)
+SOURCE_TIMESTAMP_INVALID = ReasonSpec(
+    "SOURCE_TIMESTAMP_INVALID", "updated_at",
+    "The time {which} in the source, {value}, is not a valid time (expected UTC text 'YYYY-MM-DD HH:MM:SS'). "
+    "Correct it in the source.",
+    "Die Angabe \u201e{which}\u201c im Quellsystem, {value}, ist keine gültige Zeit (erwartet: UTC-Text "
+    "\u201eJJJJ-MM-TT HH:MM:SS\u201c). Bitte korrigieren Sie ihn im Quellsystem.",
+)
 
 # --- invoice drafts -------------------------------------------------------------------------------------
 
@@ -391,6 +417,37 @@ TXN_AMOUNT_TOO_PRECISE = ReasonSpec(
     "The transaction amount {value} has more than 2 decimal places; Lexware Office accepts cents only.",
     "Der Betrag {value} hat mehr als 2 Nachkommastellen; Lexware Office übernimmt nur volle Cent.",
 )
+TXN_AMOUNT_INVALID = ReasonSpec(
+    "TXN_AMOUNT_INVALID", "amount",
+    "The transaction amount {value} is not a number (for example NaN or Infinity). Correct it in the source.",
+    "Der Betrag der Transaktion {value} ist keine Zahl (z. B. NaN oder Infinity). Bitte korrigieren Sie ihn im "
+    "Quellsystem.",
+)
+TXN_AMOUNT_OUT_OF_RANGE = ReasonSpec(
+    "TXN_AMOUNT_OUT_OF_RANGE", "amount",
+    "The transaction amount {value} is larger than {limit} EUR, more than Lexware Office can take exactly.",
+    "Der Betrag der Transaktion {value} ist größer als {limit} EUR, mehr als Lexware Office genau übernehmen kann.",
+)
+TXN_ACCOUNT_CURRENCY_NOT_EUR = ReasonSpec(
+    "TXN_ACCOUNT_CURRENCY_NOT_EUR", "account.currency",
+    "The account is kept in {value}; Lexware Office takes only EUR accounts. Its transactions are not sent.",
+    "Das Konto wird in {value} geführt; Lexware Office übernimmt nur Konten in EUR. Seine Transaktionen werden "
+    "nicht übertragen.",
+)
+TXN_ACCOUNT_IBAN_MISSING = ReasonSpec(
+    "TXN_ACCOUNT_IBAN_MISSING", "account.iban",
+    "The bank account has no IBAN; Lexware Office needs it for a bank account (card accounts may have none). "
+    "Enter the IBAN in the bank's account data.",
+    "Das Bankkonto hat keine IBAN; Lexware Office braucht sie für ein Bankkonto (Kartenkonten dürfen ohne sein). "
+    "Bitte ergänzen Sie die IBAN in den Kontodaten der Bank.",
+)
+TXN_ACCOUNT_IBAN_INVALID = ReasonSpec(
+    "TXN_ACCOUNT_IBAN_INVALID", "account.iban",
+    "The account's IBAN {value} is not valid (wrong format or check digits); Lexware Office would refuse the "
+    "account. Correct it in the bank's account data.",
+    "Die IBAN des Kontos {value} ist ungültig (Format oder Prüfziffer falsch); Lexware Office würde das Konto "
+    "ablehnen. Bitte korrigieren Sie sie in den Kontodaten der Bank.",
+)
 TXN_DATE_INVALID = ReasonSpec(
     "TXN_DATE_INVALID", "booking_date",
     "The {which} of the transaction is missing or not a valid date ({value}).",
@@ -436,16 +493,27 @@ INVOICE_REASONS: tuple[ReasonSpec, ...] = (
 )
 
 TRANSACTION_REASONS: tuple[ReasonSpec, ...] = (
-    TXN_NOT_COMPLETED, TXN_BEFORE_EXPORT_SINCE, TXN_ACCOUNT_NOT_OWN, TXN_CURRENCY_NOT_EUR, TXN_AMOUNT_ZERO,
-    TXN_AMOUNT_TOO_PRECISE, TXN_DATE_INVALID, TXN_COUNTERPARTY_IBAN_MISSING, TXN_COUNTERPARTY_IBAN_INVALID,
-    TXN_TEXT_CONTROL_CHARACTERS,
+    TXN_NOT_COMPLETED, TXN_BEFORE_EXPORT_SINCE, TXN_ACCOUNT_NOT_OWN,
+    TXN_ACCOUNT_CURRENCY_NOT_EUR, TXN_ACCOUNT_IBAN_MISSING, TXN_ACCOUNT_IBAN_INVALID, TXN_CURRENCY_NOT_EUR,
+    TXN_AMOUNT_INVALID, TXN_AMOUNT_ZERO, TXN_AMOUNT_OUT_OF_RANGE, TXN_AMOUNT_TOO_PRECISE, TXN_DATE_INVALID,
+    TXN_COUNTERPARTY_IBAN_INVALID,
 )
 
 #: Checked when a document is about to be sent, whatever staged it (nightly, backfill, manual selection).
 DELIVERY_REASONS: tuple[ReasonSpec, ...] = (BEFORE_EXPORT_SINCE,)
 
-CATALOGUE: dict[str, ReasonSpec] = {spec.code: spec for spec in (*INVOICE_REASONS, *TRANSACTION_REASONS,
-                                                                 *DELIVERY_REASONS)}
+#: Reasons of both streams (rows and their ids, before any stream-specific rule).
+SHARED_REASONS: tuple[ReasonSpec, ...] = (SOURCE_ID_TOO_LONG, SOURCE_TIMESTAMP_INVALID)
+
+#: Reasons no rule reports any more; kept so that rows staged by older versions still render. A transfer
+#: without counterparty IBAN is sent without it, and control characters in a purpose or counterparty name
+#: are cleaned and sent (the bank's customer cannot fix what the payment carried).
+RETIRED_REASONS: tuple[ReasonSpec, ...] = (TXN_COUNTERPARTY_IBAN_MISSING, TXN_TEXT_CONTROL_CHARACTERS)
+
+CATALOGUE: dict[str, ReasonSpec] = {
+    spec.code: spec
+    for spec in (*SHARED_REASONS, *INVOICE_REASONS, *TRANSACTION_REASONS, *DELIVERY_REASONS, *RETIRED_REASONS)
+}
 
 #: The listing order of a document's reasons: catalogue order.
 RANK: dict[str, int] = {code: rank for rank, code in enumerate(CATALOGUE)}

@@ -12,7 +12,7 @@ import math
 import re
 from collections import defaultdict
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
@@ -21,7 +21,7 @@ from lexoffice import payloads
 from lexoffice.source.frames import prepare_drafts, prepare_lines, prepare_transactions
 from lexoffice.source.timestamps import require_aware
 from lexoffice.validation import reasons as r
-from lexoffice.validation.checks import CONTROL_CHARACTERS, EMAIL, IBAN, LEXWARE_SOFTWARE, VAT_ID
+from lexoffice.validation.checks import CONTROL_CHARACTERS, EMAIL, IBAN, LEXWARE_SOFTWARE, VAT_ID, shown_number
 from lexoffice.validation.countries import ISO_3166_ALPHA2
 from lexoffice.validation.findings import Finding, assemble
 from lexoffice.validation.invoices import (
@@ -30,7 +30,8 @@ from lexoffice.validation.invoices import (
 )
 from lexoffice.validation.reasons import RANK, Label, Labels, ReasonSpec, line_field
 from lexoffice.validation.tax import allowed_tax_rates
-from lexoffice.validation.transactions import KINDS_NEEDING_IBAN, TEXTS
+from lexoffice.validation.transactions import IDS as TXN_IDS
+from lexoffice.validation.transactions import MAX_AMOUNT, STAMPS
 
 _CONTROL = re.compile(CONTROL_CHARACTERS)
 
@@ -50,6 +51,16 @@ def _length(value: Any) -> int:
 def decimal_places(value: float) -> int:
     exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
     return max(0, -int(exponent))
+
+
+def _decimal(text: Any) -> Decimal | None:
+    """The number a source text holds, NaN and Infinity included; None when missing or no number at all."""
+    if not _given(text):
+        return None
+    try:
+        return Decimal(str(text).strip())
+    except InvalidOperation:
+        return None
 
 
 def _date(value: Any) -> date | None:
@@ -220,21 +231,43 @@ def validate_transactions_loop(transactions: pd.DataFrame, *, export_since: date
     report = _Report()
     for doc, t in enumerate(frame.to_dict("records")):
         add = lambda spec, **kw: report.add(doc, spec, **kw)  # noqa: E731
+        for order, (column, field) in enumerate(TXN_IDS):
+            if _length(t[column]) > payloads.MAX_SOURCE_ID:
+                add(r.SOURCE_ID_TOO_LONG, field=field, field_order=order, value=t[column],
+                    length=_length(t[column]), limit=payloads.MAX_SOURCE_ID)
+        unparsed = {column: _given(t[f"{column}_unparsed"]) for column, _ in STAMPS}
+        for order, (column, key) in enumerate(STAMPS):
+            if unparsed[column]:
+                add(r.SOURCE_TIMESTAMP_INVALID, field=column, field_order=order, which=Label(key),
+                    value=t[f"{column}_unparsed"])
         completed = t["status"] == "completed" and not _missing(t["completed_at"])
-        if not completed:
+        if not completed and not unparsed["completed_at"]:
             status = t["status"]
             add(r.TXN_NOT_COMPLETED, status=Label(status) if isinstance(status, str) else status)
         if export_since is not None and not _missing(t["completed_at"]) and t["completed_at"] < export_since:
             add(r.TXN_BEFORE_EXPORT_SINCE, completed_at=t["completed_at"], export_since=export_since)
         if not t["account_is_own"]:
             add(r.TXN_ACCOUNT_NOT_OWN)
+        if _missing(t["account_currency"]) or t["account_currency"].strip().upper() != "EUR":
+            add(r.TXN_ACCOUNT_CURRENCY_NOT_EUR, value=t["account_currency"])
+        if not _given(t["account_iban"]):
+            if t["account_kind"] != "card":
+                add(r.TXN_ACCOUNT_IBAN_MISSING)
+        elif not iban_is_valid(t["account_iban"]):
+            add(r.TXN_ACCOUNT_IBAN_INVALID, value=t["account_iban"])
         if _missing(t["currency"]) or t["currency"].strip().upper() != "EUR":
             add(r.TXN_CURRENCY_NOT_EUR, value=t["currency"])
-        amount = t["amount"]
-        if _missing(amount) or amount == 0:
-            add(r.TXN_AMOUNT_ZERO, value=amount)
-        if not _missing(amount) and decimal_places(amount) > 2:
-            add(r.TXN_AMOUNT_TOO_PRECISE, value=amount)
+        amount_text = t["amount_text"]
+        number = _decimal(amount_text)
+        if _given(amount_text) and (number is None or not number.is_finite()):
+            add(r.TXN_AMOUNT_INVALID, value=shown_number(amount_text))
+        else:
+            if number is None or number == 0:
+                add(r.TXN_AMOUNT_ZERO, value=t["amount"])
+            elif abs(number) > Decimal(str(MAX_AMOUNT)):
+                add(r.TXN_AMOUNT_OUT_OF_RANGE, value=t["amount"], limit=MAX_AMOUNT)
+            if number is not None and max(0, -int(number.normalize().as_tuple().exponent)) > 2:
+                add(r.TXN_AMOUNT_TOO_PRECISE, value=amount_text)
         if _missing(t["booking_date"]):
             add(r.TXN_DATE_INVALID, field="booking_date", which=Label("booking_date"),
                 value=t["booking_date_text"])
@@ -242,11 +275,6 @@ def validate_transactions_loop(transactions: pd.DataFrame, *, export_since: date
             add(r.TXN_DATE_INVALID, field="value_date", field_order=1, which=Label("value_date"),
                 value=t["value_date_text"])
         iban = t["counterparty_iban"]
-        if t["kind"] in KINDS_NEEDING_IBAN and not _given(iban):
-            add(r.TXN_COUNTERPARTY_IBAN_MISSING, kind=Label(str(t["kind"])))
         if _given(iban) and not iban_is_valid(iban):
             add(r.TXN_COUNTERPARTY_IBAN_INVALID, value=iban)
-        for order, (column, key) in enumerate(TEXTS):
-            if not _missing(t[column]) and _CONTROL.search(t[column]):
-                add(r.TXN_TEXT_CONTROL_CHARACTERS, field=column, field_order=order, where=Label(key))
     return assemble(frame["id"].tolist(), report.findings)

@@ -3,8 +3,13 @@
 Decisions (documented in docs/sources.md):
 
 * a transaction counts once completed: status 'completed' with a completion time;
-* card payments and other kinds without a bank counterparty (fees, interest) may lack a counterparty
-  IBAN; transfers and direct debits need one. Any IBAN given must pass the mod-97 check;
+* the counterparty IBAN is optional: a transfer whose bank did not report it is sent without it (the
+  finance API does not require it); an IBAN that is given must pass the mod-97 check;
+* control characters in purpose and counterparty name are cleaned when the payload is built, not held:
+  the bank's customer cannot fix what the payment carried (``payloads.printable``);
+* amounts are judged on the source's own digits: a finite number, at most 2 decimals, at most
+  ``MAX_AMOUNT`` in size, so that the JSON number sent is exactly the source's amount;
+* the account must be in EUR and, unless it is a card account, have a valid IBAN;
 * ``export_since`` compares with the completion time: the windows use the same cursor.
 """
 
@@ -16,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lexoffice import payloads
 from lexoffice.source.frames import prepare_transactions
 from lexoffice.source.timestamps import require_aware
 from lexoffice.validation import checks
@@ -23,11 +29,24 @@ from lexoffice.validation import reasons as r
 from lexoffice.validation.findings import Collector, assemble
 from lexoffice.validation.reasons import Label
 
-#: Kinds that move money between two bank accounts, so the other side has an IBAN.
+#: Kinds that move money between two bank accounts, so the other side usually has an IBAN.
 KINDS_NEEDING_IBAN = ("transfer", "direct_debit")
 
-#: Texts checked for control characters, in reporting order: (column, label key).
+#: Texts checked for control characters, in reporting order: (column, label key). Since the payload cleans
+#: them (``payloads.printable``) no rule reports them any more; kept for the reason catalogue's history.
 TEXTS = (("purpose", "purpose"), ("counterparty_name", "counterparty_name"))
+
+#: Largest amount sent: with 2 decimals it has 11 significant digits, far inside float64's exact 15, so
+#: the JSON number is exactly the source's amount. Lexware does not document a limit; no business account
+#: moves a billion euros in one transaction.
+MAX_AMOUNT = 999_999_999.99
+
+#: Timestamps read from the source, checked for values that are no time: (column, label key). ``updated_at``
+#: is not checked: it only orders transactions that never completed, and a bad one harms nothing else.
+STAMPS = (("completed_at", "completed_at"),)
+
+#: Source ids that become keys and references: (column, reported field).
+IDS = (("id", "id"), ("account_id", "account_id"))
 
 
 def validate_transactions(transactions: pd.DataFrame, *, export_since: datetime | None = None) -> pd.DataFrame:
@@ -40,21 +59,46 @@ def validate_transactions(transactions: pd.DataFrame, *, export_since: datetime 
         values = series.to_numpy(dtype=object)
         return lambda row: {"value": values[row]}
 
+    for order, (column, field) in enumerate(IDS):
+        lengths = checks.text_length(t[column])
+        ids = t[column].to_numpy(dtype=object)
+        out.add(r.SOURCE_ID_TOO_LONG, lengths > payloads.MAX_SOURCE_ID, field=field, field_order=order,
+                params=lambda row, ids=ids, lengths=lengths: {"value": ids[row], "length": lengths[row],
+                                                               "limit": payloads.MAX_SOURCE_ID})
+    unparsed = {}
+    for order, (column, key) in enumerate(STAMPS):
+        unparsed[column] = checks.present(t[f"{column}_unparsed"])
+        raw = t[f"{column}_unparsed"].to_numpy(dtype=object)
+        out.add(r.SOURCE_TIMESTAMP_INVALID, unparsed[column], field=column, field_order=order,
+                params=lambda row, raw=raw, key=key: {"which": Label(key), "value": raw[row]})
     completed_at = t["completed_at"]
     completed = ((t["status"] == "completed") & completed_at.notna()).to_numpy(dtype=bool)
     status = t["status"].to_numpy(dtype=object)
-    out.add(r.TXN_NOT_COMPLETED, ~completed, params=lambda row: {"status": _status_label(status[row])})
+    out.add(r.TXN_NOT_COMPLETED, ~completed & ~unparsed["completed_at"],
+            params=lambda row: {"status": _status_label(status[row])})
     if export_since is not None:
         since = pd.Timestamp(export_since).tz_convert("UTC")
         stamps = completed_at.to_numpy(dtype=object)
         out.add(r.TXN_BEFORE_EXPORT_SINCE, (completed_at.notna() & (completed_at < since)).to_numpy(dtype=bool),
                 params=lambda row: {"completed_at": stamps[row], "export_since": export_since})
     out.add(r.TXN_ACCOUNT_NOT_OWN, ~t["account_is_own"].to_numpy(dtype=bool))
-    out.add(r.TXN_CURRENCY_NOT_EUR, ~(t["currency"].str.strip().str.upper() == "EUR").to_numpy(dtype=bool),
-            params=value_of(t["currency"]))
+    out.add(r.TXN_ACCOUNT_CURRENCY_NOT_EUR, ~_is_eur(t["account_currency"]), params=value_of(t["account_currency"]))
+    account_iban_given = checks.present(t["account_iban"])
+    is_card = (t["account_kind"] == "card").to_numpy(dtype=bool)
+    out.add(r.TXN_ACCOUNT_IBAN_MISSING, ~account_iban_given & ~is_card)
+    out.add(r.TXN_ACCOUNT_IBAN_INVALID, account_iban_given & ~checks.valid_iban(t["account_iban"]),
+            params=value_of(t["account_iban"]))
+    out.add(r.TXN_CURRENCY_NOT_EUR, ~_is_eur(t["currency"]), params=value_of(t["currency"]))
     amount = t["amount"].to_numpy(dtype=np.float64)
-    out.add(r.TXN_AMOUNT_ZERO, np.isnan(amount) | (amount == 0), params=value_of(t["amount"]))
-    out.add(r.TXN_AMOUNT_TOO_PRECISE, checks.too_precise(amount, 2), params=value_of(t["amount"]))
+    invalid = checks.not_a_number(t["amount_text"], amount)
+    out.add(r.TXN_AMOUNT_INVALID, invalid, params=lambda row: {"value": checks.shown_number(t["amount_text"].iat[row])})
+    out.add(r.TXN_AMOUNT_ZERO, ~invalid & (np.isnan(amount) | (amount == 0)), params=value_of(t["amount"]))
+    with np.errstate(invalid="ignore"):
+        too_large = np.isfinite(amount) & (np.abs(amount) > MAX_AMOUNT)
+    out.add(r.TXN_AMOUNT_OUT_OF_RANGE, too_large,
+            params=lambda row: {"value": amount[row], "limit": MAX_AMOUNT})
+    out.add(r.TXN_AMOUNT_TOO_PRECISE, ~invalid & checks.too_many_places(t["amount_text"], 2),
+            params=value_of(t["amount_text"]))
     booking_text = t["booking_date_text"].to_numpy(dtype=object)
     out.add(r.TXN_DATE_INVALID, t["booking_date"].isna().to_numpy(dtype=bool), field="booking_date",
             params=lambda row: {"which": Label("booking_date"), "value": booking_text[row]})
@@ -63,16 +107,13 @@ def validate_transactions(transactions: pd.DataFrame, *, export_since: datetime 
             field="value_date", field_order=1,
             params=lambda row: {"which": Label("value_date"), "value": value_text[row]})
     iban_given = checks.present(t["counterparty_iban"])
-    kind = t["kind"].to_numpy(dtype=object)
-    needs_iban = t["kind"].isin(KINDS_NEEDING_IBAN).to_numpy(dtype=bool)
-    out.add(r.TXN_COUNTERPARTY_IBAN_MISSING, needs_iban & ~iban_given,
-            params=lambda row: {"kind": Label(str(kind[row]))})
     out.add(r.TXN_COUNTERPARTY_IBAN_INVALID, iban_given & ~checks.valid_iban(t["counterparty_iban"]),
             params=value_of(t["counterparty_iban"]))
-    for order, (column, key) in enumerate(TEXTS):
-        out.add(r.TXN_TEXT_CONTROL_CHARACTERS, checks.has_control_characters(t[column]), field=column,
-                field_order=order, params=lambda row, key=key: {"where": Label(key)})
     return assemble(t["id"].tolist(), out.findings)
+
+
+def _is_eur(series: pd.Series) -> np.ndarray:
+    return (series.str.strip().str.upper() == "EUR").to_numpy(dtype=bool)
 
 
 def _status_label(status: Any) -> Any:
