@@ -50,9 +50,9 @@ def test_only_completed_transactions_of_own_accounts_are_sent_once(world: World)
     accounts = world.lexware("nord", "financial-accounts")
     assert [a.get("iban") for a in accounts] == [OWN_IBAN]  # created once, only for the own account
     states = world.states("nord", "transactions")
-    assert "sent" in states.values() and "invalid" in states.values()
-    foreign = next(r for r in world.outbox("nord", "transactions") if "foreign" in r.doc_key)
-    assert foreign.state == "invalid" and foreign.reasons
+    assert "sent" in states.values()
+    # Accounts at other banks are out of scope (issue 17): not read, not a failure that needs attention.
+    assert not any("foreign" in key for key in states)
 
     src.complete_transaction(bank, "card", when="2026-10-07")
     assert str(world.run_dag(DAG_ID, logical_date=nightly("2026-10-06")).state) == "success"

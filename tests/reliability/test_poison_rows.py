@@ -285,3 +285,31 @@ def test_other_banks_accounts_are_out_of_scope_counted_once_not_failures(bank: B
                              delivery=delivered.as_dict())
     assert "out of scope: 3 transaction(s)" in text
     assert "1 document(s) need attention" in text
+
+
+# --- invoice drafts ----------------------------------------------------------------------------------------------
+
+def test_draft_poison_rows_are_reasons_and_the_other_drafts_go_out(bank: Bank) -> None:
+    """A draft with a time that is no time, one with an overlong id and one whose customer id is overlong stand
+    beside a valid draft: all are recorded, the valid one is sent once."""
+    if bank.dialect != "sqlite":
+        pytest.skip("PostgreSQL cannot hold the unparsable time")
+    src.company(bank.engine, BANK)
+    src.customer(bank.engine, "k1", BANK)
+    src.customer(bank.engine, "k" * 150, BANK)
+    src.draft(bank.engine, "ok", BANK, "k1")
+    src.draft(bank.engine, "late", BANK, "k1", updated="2026-10-06")
+    src.draft(bank.engine, "d" * 250, BANK, "k1")
+    src.draft(bank.engine, "long-customer", BANK, "k" * 150)
+    bank.execute("UPDATE invoice_drafts SET updated_at = '2026-10-06 25:00:00' WHERE id = 'late'")
+
+    bank.stage(Stream.INVOICES)
+    bank.deliver(Stream.INVOICES)
+
+    drafts = bank.lexware("invoices")
+    assert [d["remark"].rsplit("lxa:", 1)[1] for d in drafts] == ["draft:ok"]
+    rows = bank.rows(Stream.INVOICES)
+    assert codes(rows["late"]) == ["SOURCE_TIMESTAMP_INVALID"]
+    assert codes(rows["long-customer"]) == ["SOURCE_ID_TOO_LONG"]
+    [long_id] = [key for key in rows if key.startswith("#")]
+    assert codes(rows[long_id]) == ["SOURCE_ID_TOO_LONG"]

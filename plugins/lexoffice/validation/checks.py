@@ -37,9 +37,17 @@ def _text(series: pd.Series) -> pd.Series:
     return series if series.dtype == "str" else series.astype("str")
 
 
+#: Characters that show nothing: zero-width space/joiners, direction marks and embeddings, word joiner and
+#: invisible operators, BOM, soft hyphen, Mongolian vowel separator. A name made only of these is no name.
+INVISIBLE = "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+_INVISIBLE = re.compile(INVISIBLE)
+
+
 def present(series: pd.Series) -> np.ndarray:
-    """Given and not blank (NULL and whitespace-only text both count as missing)."""
+    """Given and not blank (NULL, whitespace-only and invisible-only text all count as missing)."""
     text = _text(series)
+    if _INVISIBLE.search("".join(text.dropna().tolist())):  # rare: one scan first, as for control characters
+        text = text.str.replace(INVISIBLE, "", regex=True)
     non_empty = text.str.len().fillna(0).to_numpy() > 0
     return non_empty & ~text.str.isspace().fillna(False).to_numpy(dtype=bool)
 

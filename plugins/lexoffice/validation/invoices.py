@@ -6,7 +6,13 @@ affects another. Decisions (documented in docs/sources.md):
 
 * unit prices must lie in 0..10,000,000: refunds belong on a credit note, not a negative line;
 * quantities must lie strictly between 0 and 1,000,000;
-* the remark limit leaves room for the reference line appended by ``payloads.remark_with_reference``;
+* the remark limit leaves room for the reference line appended by ``payloads.remark_with_reference``; a
+  reference line that alone exceeds the remark limit (huge draft or order numbers) is its own reason;
+* customer fields Lexware documents no limit for get ours (``CUSTOMER_LIMITS``), so that Lexware's 406 is
+  the exception, not the validator;
+* names made only of invisible characters (zero-width space, BOM, …) count as missing (``checks.present``);
+* numbers are judged on the source's own digits (``<column>_text``): a discount 'NaN' is refused, not sent
+  as 0 %, and decimal places are counted on the text;
 * a line without ``price_kind`` takes the draft's tax type; text lines carry no amounts and skip the
   amount rules.
 """
@@ -43,6 +49,9 @@ CUSTOMER_ADDRESS = (("customer_street", "street"), ("customer_zip", "zip"), ("cu
 
 #: Texts checked for control characters, in reporting order: (frame column, reported field, label key).
 DRAFT_TEXTS = (
+    ("number", "number", "number"),
+    ("work_order_number", "work_order_number", "work_order_number"),
+    ("contract_number", "contract_number", "contract_number"),
     ("title", "title", "title"),
     ("introduction", "introduction", "introduction"),
     ("remark", "remark", "remark"),
@@ -59,6 +68,22 @@ CUSTOMER_TEXTS = (
 LINE_TEXTS = (("name", "line.name"), ("description", "line.description"), ("unit_name", "line.unit_name"))
 
 SERVICE_DATES = ("service_date", "service_period_start", "service_period_end")
+
+#: Customer fields without a documented Lexware limit: (frame column, reported field, label key, limit). E-mail:
+#: the longest address SMTP can carry (RFC 5321); street and city: 255, Lexware's limit for its other short
+#: texts (line names, delivery terms); postcode: 20, twice the longest postcode format in use.
+CUSTOMER_LIMITS = (
+    ("customer_street", "customer.street", "customer.street", 255),
+    ("customer_zip", "customer.zip", "customer.zip", 20),
+    ("customer_city", "customer.city", "customer.city", 255),
+    ("customer_email", "customer.email", "customer.email", 254),
+)
+
+#: Draft timestamps checked for values that are no time: (column, label key).
+STAMPS = (("created_at", "created_at"), ("updated_at", "updated_at"))
+
+#: Source ids that become keys and references: (column, reported field).
+IDS = (("id", "id"), ("customer_id", "customer_id"))
 
 _REFERENCE_FIXED = len(payloads.REFERENCE_PREFIX) + len(payloads.REFERENCE_MARKER) + len(
     payloads.invoice_doc_key(""))
@@ -78,6 +103,7 @@ def validate_invoices(drafts: pd.DataFrame, lines: pd.DataFrame, *, on_date: dat
     lines = prepare_lines(lines)
     fallback = on_date or today_in_berlin()
     out = Collector()
+    _source_rules(d, out)
     _company_rules(d, out)
     _customer_rules(d, out)
     relevant = _draft_rules(d, out, fallback)
@@ -88,6 +114,20 @@ def validate_invoices(drafts: pd.DataFrame, lines: pd.DataFrame, *, on_date: dat
 def _value(series: pd.Series) -> Any:
     """Accessor for message parameters, read for violating rows only."""
     return lambda row: series.iat[row]
+
+
+def _source_rules(d: pd.DataFrame, out: Collector) -> None:
+    """The row itself: ids short enough to store and send, times that are times."""
+    for order, (column, field) in enumerate(IDS):
+        lengths = checks.text_length(d[column])
+        ids = d[column].to_numpy(dtype=object)
+        out.add(r.SOURCE_ID_TOO_LONG, lengths > payloads.MAX_SOURCE_ID, field=field, field_order=order,
+                params=lambda row, ids=ids, lengths=lengths: {"value": ids[row], "length": lengths[row],
+                                                               "limit": payloads.MAX_SOURCE_ID})
+    for order, (column, key) in enumerate(STAMPS):
+        raw = d[f"{column}_unparsed"].to_numpy(dtype=object)
+        out.add(r.SOURCE_TIMESTAMP_INVALID, checks.present(d[f"{column}_unparsed"]), field=column, field_order=order,
+                params=lambda row, raw=raw, key=key: {"which": Label(key), "value": raw[row]})
 
 
 def _company_rules(d: pd.DataFrame, out: Collector) -> None:
@@ -132,6 +172,11 @@ def _customer_rules(d: pd.DataFrame, out: Collector) -> None:
     out.add(r.CUSTOMER_VAT_ID_INVALID,
             found & checks.present(d["customer_vat_id"]) & ~checks.valid_vat_id(d["customer_vat_id"]),
             params=lambda row: {"value": vat(row)})
+    for order, (column, field, key, limit) in enumerate(CUSTOMER_LIMITS):
+        lengths = checks.text_length(d[column])
+        out.add(r.CUSTOMER_FIELD_TOO_LONG, found & (lengths > limit), field=field, field_order=order,
+                params=lambda row, lengths=lengths, key=key, limit=limit: {
+                    "which": Label(key), "length": lengths[row], "limit": limit})
 
 
 def _draft_rules(d: pd.DataFrame, out: Collector, fallback: date) -> pd.Series:
@@ -162,9 +207,12 @@ def _draft_rules(d: pd.DataFrame, out: Collector, fallback: date) -> pd.Series:
     intro_length = checks.text_length(d["introduction"])
     out.add(r.INTRODUCTION_TOO_LONG, intro_length > MAX_TEXT, params=lambda row: {"length": intro_length[row]})
     remark_length = checks.text_length(d["remark"])
-    remark_limit = MAX_TEXT - 1 - reference_line_lengths(d)
-    out.add(r.REMARK_TOO_LONG, checks.present(d["remark"]) & (remark_length > remark_limit),
+    reference_length = reference_line_lengths(d)
+    remark_limit = MAX_TEXT - 1 - reference_length
+    reference_too_long = reference_length > MAX_TEXT
+    out.add(r.REMARK_TOO_LONG, checks.present(d["remark"]) & ~reference_too_long & (remark_length > remark_limit),
             params=lambda row: {"length": remark_length[row], "limit": remark_limit[row]})
+    out.add(r.REFERENCE_LINE_TOO_LONG, reference_too_long, params=lambda row: {"length": reference_length[row]})
     found = checks.present(d["customer_found_id"])
     texts = [(column, field, key, None) for column, field, key in DRAFT_TEXTS]
     texts += [(column, field, key, found) for column, field, key in CUSTOMER_TEXTS]
@@ -239,14 +287,16 @@ def _line_rules(d: pd.DataFrame, lines: pd.DataFrame, relevant: pd.Series, out: 
         quantity_ok = (quantity > 0) & (quantity < MAX_QUANTITY)
     out.add(r.LINE_QUANTITY_OUT_OF_RANGE, custom & ~quantity_ok, field=field("quantity"),
             params=with_value(lines["quantity"]), **at)
-    out.add(r.LINE_QUANTITY_TOO_PRECISE, custom & checks.too_precise(quantity, 4), field=field("quantity"),
+    out.add(r.LINE_QUANTITY_TOO_PRECISE, custom & checks.too_many_places(lines["quantity_text"], 4),
+            field=field("quantity"),
             params=with_value(lines["quantity"]), **at)
     price = lines["unit_price"].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
         price_ok = (price >= 0) & (price <= MAX_UNIT_PRICE)
     out.add(r.LINE_PRICE_OUT_OF_RANGE, custom & ~price_ok, field=field("unit_price"),
             params=with_value(lines["unit_price"]), **at)
-    out.add(r.LINE_PRICE_TOO_PRECISE, custom & checks.too_precise(price, 4), field=field("unit_price"),
+    out.add(r.LINE_PRICE_TOO_PRECISE, custom & checks.too_many_places(lines["unit_price_text"], 4),
+            field=field("unit_price"),
             params=with_value(lines["unit_price"]), **at)
 
     safe_doc = np.where(known, doc, 0)
@@ -267,9 +317,13 @@ def _line_rules(d: pd.DataFrame, lines: pd.DataFrame, relevant: pd.Series, out: 
                                 "allowed": REDUCED_RATES if reduced[row] else STANDARD_RATES}, **at)
 
     discount = lines["discount_percentage"].to_numpy(dtype=np.float64)
+    discount_text = lines["discount_percentage_text"].to_numpy(dtype=object)
+    not_a_number = checks.not_a_number(lines["discount_percentage_text"], discount)  # 'NaN' is no 0 %
     with np.errstate(invalid="ignore"):
-        discount_bad = ~np.isnan(discount) & ((discount < 0) | (discount > 100))
+        discount_bad = not_a_number | (~np.isnan(discount) & ((discount < 0) | (discount > 100)))
     out.add(r.LINE_DISCOUNT_OUT_OF_RANGE, custom & discount_bad, field=field("discount_percentage"),
-            params=with_value(lines["discount_percentage"]), **at)
-    out.add(r.LINE_DISCOUNT_TOO_PRECISE, custom & checks.too_precise(discount, 2),
+            params=lambda row: {"position": positions[row], "value": checks.shown_number(discount_text[row])
+                                if not_a_number[row] else discount[row]}, **at)
+    out.add(r.LINE_DISCOUNT_TOO_PRECISE, custom & ~not_a_number
+            & checks.too_many_places(lines["discount_percentage_text"], 2),
             field=field("discount_percentage"), params=with_value(lines["discount_percentage"]), **at)

@@ -43,7 +43,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "customer.company_name": "customer's company name", "customer.salutation": "customer's salutation",
         "customer.first_name": "customer's first name", "customer.last_name": "customer's last name",
         "customer.street": "customer's street", "customer.zip": "customer's postcode",
-        "customer.city": "customer's city",
+        "customer.city": "customer's city", "customer.email": "customer's e-mail address",
+        "number": "draft number", "work_order_number": "work order number", "contract_number": "contract number",
         "line.name": "name of line {position}", "line.description": "description of line {position}",
         "line.unit_name": "unit of line {position}",
         "purpose": "purpose", "counterparty_name": "counterparty name",
@@ -60,7 +61,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "customer.company_name": "Firmenname des Kunden", "customer.salutation": "Anrede des Kunden",
         "customer.first_name": "Vorname des Kunden", "customer.last_name": "Nachname des Kunden",
         "customer.street": "Straße des Kunden", "customer.zip": "PLZ des Kunden",
-        "customer.city": "Ort des Kunden",
+        "customer.city": "Ort des Kunden", "customer.email": "E-Mail-Adresse des Kunden",
+        "number": "Entwurfsnummer", "work_order_number": "Auftragsnummer", "contract_number": "Vertragsnummer",
         "line.name": "Bezeichnung von Position {position}",
         "line.description": "Beschreibung von Position {position}",
         "line.unit_name": "Einheit von Position {position}",
@@ -287,6 +289,19 @@ REMARK_TOO_LONG = ReasonSpec(
     "Die Schlussbemerkung hat {length} Zeichen; mit der angehängten Referenzzeile passen höchstens {limit} in "
     "die 2000 Zeichen von Lexware Office. Bitte kürzen Sie die Bemerkung.",
 )
+REFERENCE_LINE_TOO_LONG = ReasonSpec(
+    "REFERENCE_LINE_TOO_LONG", "number",
+    "The reference line built from the draft number and the work order or contract number has {length} "
+    "characters; Lexware Office's remark takes at most 2000. Shorten these numbers.",
+    "Die Referenzzeile aus Entwurfsnummer und Auftrags- bzw. Vertragsnummer hat {length} Zeichen; die Bemerkung "
+    "in Lexware Office fasst höchstens 2000. Bitte kürzen Sie diese Nummern.",
+)
+CUSTOMER_FIELD_TOO_LONG = ReasonSpec(
+    "CUSTOMER_FIELD_TOO_LONG", "customer.street",
+    "The {which} has {length} characters; at most {limit} are sent to Lexware Office. Shorten it.",
+    "Das Feld {which} hat {length} Zeichen; höchstens {limit} werden an Lexware Office übertragen. Bitte kürzen "
+    "Sie es.",
+)
 TEXT_CONTROL_CHARACTERS = ReasonSpec(
     "TEXT_CONTROL_CHARACTERS", "title",
     "The {where} contains invisible control characters (often pasted from another program). Retype that text.",
@@ -483,10 +498,10 @@ INVOICE_REASONS: tuple[ReasonSpec, ...] = (
     COMPANY_NAME_MISSING, COMPANY_ADDRESS_INCOMPLETE, COMPANY_TAX_ID_MISSING, COMPANY_VAT_ID_INVALID,
     ACCOUNTING_NOT_LICENSED, ACCOUNTING_SOFTWARE_NOT_LEXOFFICE,
     CUSTOMER_MISSING, CUSTOMER_NAME_MISSING, CUSTOMER_SALUTATION_TOO_LONG, CUSTOMER_ADDRESS_INCOMPLETE,
-    CUSTOMER_COUNTRY_INVALID, CUSTOMER_EMAIL_INVALID, CUSTOMER_VAT_ID_INVALID,
+    CUSTOMER_COUNTRY_INVALID, CUSTOMER_EMAIL_INVALID, CUSTOMER_VAT_ID_INVALID, CUSTOMER_FIELD_TOO_LONG,
     VOUCHER_DATE_MISSING, VOUCHER_DATE_INVALID, SERVICE_DATE_INVALID, SERVICE_PERIOD_INCOMPLETE,
     SERVICE_PERIOD_END_BEFORE_START, CURRENCY_NOT_EUR, TITLE_TOO_LONG, INTRODUCTION_TOO_LONG, REMARK_TOO_LONG,
-    TEXT_CONTROL_CHARACTERS, NO_LINES, TOO_MANY_LINES,
+    REFERENCE_LINE_TOO_LONG, TEXT_CONTROL_CHARACTERS, NO_LINES, TOO_MANY_LINES,
     LINE_NAME_MISSING, LINE_NAME_TOO_LONG, LINE_DESCRIPTION_TOO_LONG, LINE_UNIT_MISSING,
     LINE_QUANTITY_OUT_OF_RANGE, LINE_QUANTITY_TOO_PRECISE, LINE_PRICE_OUT_OF_RANGE, LINE_PRICE_TOO_PRECISE,
     LINE_PRICE_KIND_MISMATCH, LINE_TAX_RATE_INVALID, LINE_DISCOUNT_OUT_OF_RANGE, LINE_DISCOUNT_TOO_PRECISE,

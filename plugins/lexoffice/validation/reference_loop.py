@@ -21,19 +21,24 @@ from lexoffice import payloads
 from lexoffice.source.frames import prepare_drafts, prepare_lines, prepare_transactions
 from lexoffice.source.timestamps import require_aware
 from lexoffice.validation import reasons as r
-from lexoffice.validation.checks import CONTROL_CHARACTERS, EMAIL, IBAN, LEXWARE_SOFTWARE, VAT_ID, shown_number
+from lexoffice.validation.checks import (
+    CONTROL_CHARACTERS, EMAIL, IBAN, INVISIBLE, LEXWARE_SOFTWARE, VAT_ID, shown_number,
+)
 from lexoffice.validation.countries import ISO_3166_ALPHA2
 from lexoffice.validation.findings import Finding, assemble
 from lexoffice.validation.invoices import (
-    COMPANY_ADDRESS, CUSTOMER_ADDRESS, CUSTOMER_TEXTS, DRAFT_TEXTS, LINE_TEXTS, MAX_LINE_NAME, MAX_LINES,
-    MAX_QUANTITY, MAX_SALUTATION, MAX_TEXT, MAX_TITLE, MAX_UNIT_PRICE, SERVICE_DATES, today_in_berlin,
+    COMPANY_ADDRESS, CUSTOMER_ADDRESS, CUSTOMER_LIMITS, CUSTOMER_TEXTS, DRAFT_TEXTS, LINE_TEXTS, MAX_LINE_NAME,
+    MAX_LINES, MAX_QUANTITY, MAX_SALUTATION, MAX_TEXT, MAX_TITLE, MAX_UNIT_PRICE, SERVICE_DATES, today_in_berlin,
 )
+from lexoffice.validation.invoices import IDS as DRAFT_IDS
+from lexoffice.validation.invoices import STAMPS as DRAFT_STAMPS
 from lexoffice.validation.reasons import RANK, Label, Labels, ReasonSpec, line_field
 from lexoffice.validation.tax import allowed_tax_rates
 from lexoffice.validation.transactions import IDS as TXN_IDS
 from lexoffice.validation.transactions import MAX_AMOUNT, STAMPS
 
 _CONTROL = re.compile(CONTROL_CHARACTERS)
+_INVISIBLE = re.compile(INVISIBLE)
 
 
 def _missing(value: Any) -> bool:
@@ -41,7 +46,7 @@ def _missing(value: Any) -> bool:
 
 
 def _given(value: Any) -> bool:
-    return not _missing(value) and str(value).strip() != ""
+    return not _missing(value) and _INVISIBLE.sub("", str(value)).strip() != ""
 
 
 def _length(value: Any) -> int:
@@ -61,6 +66,14 @@ def _decimal(text: Any) -> Decimal | None:
         return Decimal(str(text).strip())
     except InvalidOperation:
         return None
+
+
+def _places(text: Any) -> int:
+    """Decimal places of the source's own digits (0 when missing or no finite number)."""
+    number = _decimal(text)
+    if number is None or not number.is_finite():
+        return 0
+    return max(0, -int(number.normalize().as_tuple().exponent))
 
 
 def _date(value: Any) -> date | None:
@@ -107,6 +120,14 @@ def validate_invoices_loop(drafts: pd.DataFrame, lines: pd.DataFrame, *, on_date
 def _check_draft(doc: int, d: dict[str, Any], lines: list[dict[str, Any]], fallback: date, report: _Report) -> None:
     add = lambda spec, **kw: report.add(doc, spec, **kw)  # noqa: E731 - keeps the rules readable
 
+    for order, (column, field) in enumerate(DRAFT_IDS):
+        if _length(d[column]) > payloads.MAX_SOURCE_ID:
+            add(r.SOURCE_ID_TOO_LONG, field=field, field_order=order, value=d[column], length=_length(d[column]),
+                limit=payloads.MAX_SOURCE_ID)
+    for order, (column, key) in enumerate(DRAFT_STAMPS):
+        if _given(d[f"{column}_unparsed"]):
+            add(r.SOURCE_TIMESTAMP_INVALID, field=column, field_order=order, which=Label(key),
+                value=d[f"{column}_unparsed"])
     if not _given(d["company_name"]):
         add(r.COMPANY_NAME_MISSING)
     missing = tuple(key for column, key in COMPANY_ADDRESS if not _given(d[column]))
@@ -144,6 +165,10 @@ def _check_draft(doc: int, d: dict[str, Any], lines: list[dict[str, Any]], fallb
             add(r.CUSTOMER_EMAIL_INVALID, value=email)
         if _given(d["customer_vat_id"]) and not re.fullmatch(VAT_ID, _compact(d["customer_vat_id"])):
             add(r.CUSTOMER_VAT_ID_INVALID, value=d["customer_vat_id"])
+        for order, (column, field, key, limit) in enumerate(CUSTOMER_LIMITS):
+            if _length(d[column]) > limit:
+                add(r.CUSTOMER_FIELD_TOO_LONG, field=field, field_order=order, which=Label(key),
+                    length=_length(d[column]), limit=limit)
 
     if not _given(d["voucher_date_text"]):
         add(r.VOUCHER_DATE_MISSING)
@@ -164,10 +189,13 @@ def _check_draft(doc: int, d: dict[str, Any], lines: list[dict[str, Any]], fallb
         add(r.TITLE_TOO_LONG, length=_length(d["title"]))
     if _length(d["introduction"]) > MAX_TEXT:
         add(r.INTRODUCTION_TOO_LONG, length=_length(d["introduction"]))
-    if _given(d["remark"]):
-        limit = MAX_TEXT - 1 - len(payloads.reference_line(d))
+    reference = len(payloads.reference_line(d))
+    if _given(d["remark"]) and reference <= MAX_TEXT:
+        limit = MAX_TEXT - 1 - reference
         if _length(d["remark"]) > limit:
             add(r.REMARK_TOO_LONG, length=_length(d["remark"]), limit=limit)
+    if reference > MAX_TEXT:
+        add(r.REFERENCE_LINE_TOO_LONG, length=reference)
     texts = [(column, field, key, True) for column, field, key in DRAFT_TEXTS]
     texts += [(column, field, key, found) for column, field, key in CUSTOMER_TEXTS]
     for order, (column, field, key, applies) in enumerate(texts):
@@ -203,12 +231,12 @@ def _check_line(d: dict[str, Any], line: dict[str, Any], relevant: date, add: An
     quantity = line["quantity"]
     if _missing(quantity) or not 0 < quantity < MAX_QUANTITY:
         add(r.LINE_QUANTITY_OUT_OF_RANGE, position=p, field=line_field("quantity", p), value=quantity)
-    if not _missing(quantity) and decimal_places(quantity) > 4:
+    if _places(line["quantity_text"]) > 4:
         add(r.LINE_QUANTITY_TOO_PRECISE, position=p, field=line_field("quantity", p), value=quantity)
     price = line["unit_price"]
     if _missing(price) or not 0 <= price <= MAX_UNIT_PRICE:
         add(r.LINE_PRICE_OUT_OF_RANGE, position=p, field=line_field("unit_price", p), value=price)
-    if not _missing(price) and decimal_places(price) > 4:
+    if _places(line["unit_price_text"]) > 4:
         add(r.LINE_PRICE_TOO_PRECISE, position=p, field=line_field("unit_price", p), value=price)
     if _given(line["price_kind"]) and line["price_kind"] != d["tax_type"]:
         add(r.LINE_PRICE_KIND_MISMATCH, position=p, field=line_field("price_kind", p),
@@ -218,9 +246,13 @@ def _check_line(d: dict[str, Any], line: dict[str, Any], relevant: date, add: An
         add(r.LINE_TAX_RATE_INVALID, position=p, field=line_field("tax_rate", p), value=line["tax_rate"],
             date=relevant, allowed=allowed)
     discount = line["discount_percentage"]
-    if not _missing(discount) and not 0 <= discount <= 100:
+    number = _decimal(line["discount_percentage_text"])
+    if _given(line["discount_percentage_text"]) and (number is None or not number.is_finite()):
+        add(r.LINE_DISCOUNT_OUT_OF_RANGE, position=p, field=line_field("discount_percentage", p),
+            value=shown_number(line["discount_percentage_text"]))
+    elif not _missing(discount) and not 0 <= discount <= 100:
         add(r.LINE_DISCOUNT_OUT_OF_RANGE, position=p, field=line_field("discount_percentage", p), value=discount)
-    if not _missing(discount) and decimal_places(discount) > 2:
+    if number is not None and number.is_finite() and _places(line["discount_percentage_text"]) > 2:
         add(r.LINE_DISCOUNT_TOO_PRECISE, position=p, field=line_field("discount_percentage", p), value=discount)
 
 
@@ -266,7 +298,7 @@ def validate_transactions_loop(transactions: pd.DataFrame, *, export_since: date
                 add(r.TXN_AMOUNT_ZERO, value=t["amount"])
             elif abs(number) > Decimal(str(MAX_AMOUNT)):
                 add(r.TXN_AMOUNT_OUT_OF_RANGE, value=t["amount"], limit=MAX_AMOUNT)
-            if number is not None and max(0, -int(number.normalize().as_tuple().exponent)) > 2:
+            if _places(amount_text) > 2:
                 add(r.TXN_AMOUNT_TOO_PRECISE, value=amount_text)
         if _missing(t["booking_date"]):
             add(r.TXN_DATE_INVALID, field="booking_date", which=Label("booking_date"),
