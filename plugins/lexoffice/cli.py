@@ -30,12 +30,43 @@ def _state_engine(args: argparse.Namespace) -> Any:
 
     url = args.state_url or os.environ.get("LEXOFFICE_STATE_URL")
     if url:
-        engine = make_engine(url)
-        init_db(engine)
+        try:
+            engine = make_engine(url)
+            init_db(engine)
+        except Exception as err:  # noqa: BLE001 - becomes one line that says where and what to do
+            raise StateDatabaseUnavailable(_where(url), err) from err
         return engine
     from lexoffice import connections
 
-    return connections.state_engine()
+    try:
+        return connections.state_engine()
+    except Exception as err:  # noqa: BLE001
+        raise StateDatabaseUnavailable(f"the Airflow connection {connections.STATE_CONN_ID!r}", err) from err
+
+
+class StateDatabaseUnavailable(RuntimeError):
+    """The state database cannot be opened: one line saying which one, why, and what to do."""
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        super().__init__(f"cannot open the state database at {where}: {_first_line(cause)}. Check that the "
+                         "database runs, that the folder of a SQLite file exists, and the URL (--state-url, "
+                         "LEXOFFICE_STATE_URL or the Airflow connection lexoffice_state), then run again")
+
+
+def _where(url: str) -> str:
+    """The URL without its password (what a person needs to find the database)."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as far as it is safe
+        return url.split("@")[-1] if "@" in url else url
+
+
+def _first_line(err: BaseException, limit: int = 200) -> str:
+    """The first line of an error message (drivers append SQL, hints and links on further lines)."""
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:limit]
 
 
 # -- OAuth callback ----------------------------------------------------------------------------------------------
@@ -506,13 +537,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except Exception as err:  # a person reads this: one clear line, no traceback, no secrets
-        from lexoffice.state.tenants import ExportSinceError
-
-        known = (ExportSinceError, KeyError, ValueError, LookupError)
-        if isinstance(err, known) or type(err).__module__.startswith("lexoffice"):
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        raise
+        if os.environ.get("LEXOFFICE_DEBUG"):
+            raise
+        print(f"error: {_first_line(err, limit=1000)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from lexoffice.state import outbox, tenants
 from lexoffice.state.db import write_transaction
 from lexoffice.state.locks import OrganisationLease
 from lexoffice.state.outbox import StageCounts
+from lexoffice.state.tokens import TokenStoreUnusable
 from lexoffice.windows import Window
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,10 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
     preflight.check_tenant_connected(tenant)
     if stream == Stream.INVOICES and source_engine is not None:
         preflight.check_company_settings(tenant, company_settings(source_engine, tenant.invoice_company_id))
-    client = client_factory(tenant)
+    try:
+        client = client_factory(tenant)
+    except TokenStoreUnusable as err:
+        raise TenantBlocked(f"tenant {tenant.tenant_id}: {err}") from err
     try:
         result = _deliver_with_lease(state_engine=state_engine, tenant=tenant, stream=stream, client=client,
                                      doc_keys=doc_keys, run_id=run_id, lease_ttl=lease_ttl, lease_wait=lease_wait,
@@ -198,6 +202,8 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
         # Wherever it happens (profile, contact lookup, token refresh): a person must act (reconnect, upgrade)
         # or the budget is used up. Nothing was executed by Lexware; the documents wait for the next run.
         raise TenantBlocked(_blocked_message(tenant, err)) from err
+    except TokenStoreUnusable as err:
+        raise TenantBlocked(f"tenant {tenant.tenant_id}: {err}") from err
     finally:
         client.close()
 

@@ -313,3 +313,33 @@ def test_draft_poison_rows_are_reasons_and_the_other_drafts_go_out(bank: Bank) -
     assert codes(rows["long-customer"]) == ["SOURCE_ID_TOO_LONG"]
     [long_id] = [key for key in rows if key.startswith("#")]
     assert codes(rows[long_id]) == ["SOURCE_ID_TOO_LONG"]
+
+
+# --- a tenant whose token store cannot be used -----------------------------------------------------------------
+
+def test_a_missing_token_key_blocks_that_tenant_with_a_reason_and_the_others_carry_on(
+        bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from lexoffice import connections
+    from lexoffice.delivery.result import TenantBlocked
+
+    monkeypatch.delenv("LEXOFFICE_TOKEN_KEY", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_LEXOFFICE_OAUTHT", json.dumps(
+        {"conn_type": "lexoffice", "host": bank.sandbox.base_url, "login": "client", "password": "secret",
+         "extra": {"refresh_token": "r"}}))
+    tenants.add_tenant(bank.engine, tenant_id="oautht", name="OAuth GmbH", lexoffice_conn_id="lexoffice_oautht",
+                       bank_company_id=BANK, export_since=date(2026, 10, 1), auth_mode="oauth")
+    other_org = create_org(bank.sandbox)
+    tenants.record_connect(bank.engine, "oautht", organization_id=other_org["organization_id"],
+                           at=datetime(2026, 10, 1, 8, tzinfo=timezone.utc))
+    src.transaction(bank.engine, "t-1", "giro", amount=-1)
+
+    with pytest.raises(TenantBlocked, match="LEXOFFICE_TOKEN_KEY"):
+        pipeline.deliver_tenant(state_engine=bank.engine, tenant=tenants.get_tenant(bank.engine, "oautht"),
+                                stream=Stream.TRANSACTIONS, client_factory=connections.client_factory(bank.engine),
+                                lease_wait=30)
+
+    bank.stage()
+    bank.deliver()  # the API-key tenant beside it is not affected
+    assert sent_refs(bank) == ["t-1"]

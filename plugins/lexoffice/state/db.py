@@ -9,9 +9,11 @@ PostgreSQL (production) gets ``pool_pre_ping`` so a restarted server costs a rec
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +42,7 @@ def make_engine(url: str | sa.URL, **engine_kwargs: Any) -> sa.Engine:
     # Parameters carry customer names, addresses and e-mails: keep them out of exception text and logs.
     engine_kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
+        create_private_sqlite_file(parsed.database)
         engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **engine_kwargs)
         _configure_sqlite(engine)
         return engine
@@ -52,6 +55,25 @@ def make_engine(url: str | sa.URL, **engine_kwargs: Any) -> sa.Engine:
     raise UnsupportedDatabase(
         f"state database backend {backend!r} is not supported; use sqlite:///path or postgresql+psycopg://…"
     )
+
+
+def create_private_sqlite_file(database: str | None) -> None:
+    """Create a missing SQLite database file readable by its owner only (0600): the state database holds
+    encrypted tokens and business data. SQLite gives its -wal and -shm files the database file's mode.
+    An existing file is left as it is; a missing folder is a clear error instead of "unable to open"."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"the folder {path.parent} of the SQLite database {path.name} does not exist: create it, or "
+            "correct the database URL")
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # another process created it first
+        pass
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

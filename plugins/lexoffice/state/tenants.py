@@ -144,6 +144,9 @@ def add_tenant(
         _check_send_mode(send_mode)
     if not tenant_id or not tenant_id.strip():
         raise ValueError("tenant_id must not be empty")
+    if len(tenant_id) > tenants.c.tenant_id.type.length:
+        raise ValueError(f"tenant id {tenant_id[:20]!r}… has {len(tenant_id)} characters; at most "
+                         f"{tenants.c.tenant_id.type.length} are allowed. Choose a shorter id")
     if auth_mode not in AUTH_MODES:
         raise ValueError(f"auth_mode must be one of {', '.join(AUTH_MODES)}, got {auth_mode!r}")
     wanted = {

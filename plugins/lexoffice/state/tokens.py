@@ -30,11 +30,17 @@ from lexoffice.state.schema import oauth_tokens
 KEY_ENV = "LEXOFFICE_TOKEN_KEY"
 
 
-class TokenKeyMissing(RuntimeError):
+class TokenStoreUnusable(RuntimeError):
+    """The tenant's stored OAuth token cannot be used (no key, or a different key). Delivery blocks that tenant
+    with this message instead of crashing its task: Airflow's retries would not bring the key back, and the
+    other tenants carry on."""
+
+
+class TokenKeyMissing(TokenStoreUnusable):
     """No encryption key configured for the token store."""
 
 
-class TokenDecryptError(RuntimeError):
+class TokenDecryptError(TokenStoreUnusable):
     """A stored token cannot be decrypted (different key) or belongs to another key."""
 
 
