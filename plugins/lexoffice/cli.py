@@ -15,7 +15,7 @@ import webbrowser
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -71,7 +71,13 @@ def _first_line(err: BaseException, limit: int = 200) -> str:
 
 # -- OAuth callback ----------------------------------------------------------------------------------------------
 class OAuthCallback:
-    """A one-shot local HTTP server that receives Lexware's redirect and checks ``state`` (CSRF protection)."""
+    """A one-shot local HTTP server that receives Lexware's redirect and checks ``state`` (CSRF protection).
+
+    Each connection is served in its own thread and gives up after ``READ_TIMEOUT`` seconds of silence: a
+    port scanner or a browser's idle pre-connect must not block the one request that carries the code.
+    """
+
+    READ_TIMEOUT = 10.0
 
     def __init__(self, port: int = 0) -> None:
         self.expected_state = secrets.token_urlsafe(24)
@@ -80,6 +86,8 @@ class OAuthCallback:
         callback = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = self.READ_TIMEOUT  # socket timeout per connection (StreamRequestHandler)
+
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 query = parse_qs(urlparse(self.path).query)
                 state = (query.get("state") or [""])[0]
@@ -108,7 +116,8 @@ class OAuthCallback:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep codes out of logs
                 return
 
-        self.server = HTTPServer(("127.0.0.1", port), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
         self.redirect_uri = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
@@ -183,11 +192,14 @@ def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, ti
     from lexoffice.client import exchange_code
     from lexoffice.state.tokens import DbTokenStore
 
+    from lexoffice.ui.oauth import challenge
+
     settings = oauth_settings(tenant.lexoffice_conn_id)
     callback = OAuthCallback(port)
+    verifier = secrets.token_urlsafe(64)  # PKCE (S256): a code intercepted on its way back is useless alone
     authorize_url = settings.urls["authorize"] + "?" + urlencode({
         "client_id": settings.client_id, "redirect_uri": callback.redirect_uri, "response_type": "code",
-        "state": callback.expected_state,
+        "state": callback.expected_state, "code_challenge": challenge(verifier), "code_challenge_method": "S256",
     })
     print(f"Open this address, sign in to Lexware Office and click 'Zugriff erlauben':\n  {authorize_url}")
     if on_authorize_url:
@@ -197,7 +209,7 @@ def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, ti
     code = callback.wait(timeout)
     record = exchange_code(token_url=settings.urls["token"], client_id=settings.client_id,
                            client_secret=settings.client_secret, code=code, redirect_uri=callback.redirect_uri,
-                           allow_insecure_http=settings.allow_insecure_http)
+                           code_verifier=verifier, allow_insecure_http=settings.allow_insecure_http)
     DbTokenStore(engine).save(tenant.lexoffice_conn_id, record)
     print("Authorisation received; the refresh token is stored encrypted in the state database.")
 

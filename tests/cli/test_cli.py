@@ -9,6 +9,7 @@ import threading
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -94,6 +95,7 @@ def test_oauth_connect_through_the_consent_page_then_disconnect_revokes(
     seen: dict[str, str] = {}
 
     def person_clicks_allow(authorize_url: str) -> None:
+        seen["url"] = authorize_url
         def click() -> None:
             page = requests.get(authorize_url + f"&organization_id={org['organization_id']}", timeout=10)
             seen["page"] = page.text
@@ -107,6 +109,8 @@ def test_oauth_connect_through_the_consent_page_then_disconnect_revokes(
     monkeypatch.setattr(cli.webbrowser, "open", person_clicks_allow)  # the browser the command opens
     assert run(state_url, "tenant", "connect", "rhein", "--port", str(port), "--timeout", "30") == 0
     assert "Zugriff erlauben" in seen["page"] and "Rheinpflege GmbH &amp; Co. KG" in seen["page"]
+    query = dict(parse_qsl(urlsplit(seen["url"]).query))
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43  # PKCE (issue 15)
     assert "Erfolgreich" in seen["callback"]
     record = DbTokenStore(engine).load("lexoffice_rhein")
     assert record is not None and record.refresh_token
@@ -122,6 +126,20 @@ def test_oauth_connect_through_the_consent_page_then_disconnect_revokes(
         profile = requests.get(f"{sandbox.base_url}/v1/profile", timeout=10,
                                headers={"Authorization": f"Bearer {record.access_token}"})
         assert profile.status_code == 401
+
+
+def test_oauth_callback_is_not_blocked_by_a_silent_connection() -> None:
+    """A connection that never sends a request (a port scanner, a browser's pre-connect) times out on its own
+    thread; the redirect that carries the code is served meanwhile (issue 15)."""
+    callback = cli.OAuthCallback(0)
+    silent = socket.create_connection(("127.0.0.1", callback.server.server_address[1]))
+    try:
+        good = requests.get(f"{callback.redirect_uri}?state={callback.expected_state}&code=xyz", timeout=30)
+        assert good.status_code == 200
+        assert callback.wait(30) == "xyz"
+    finally:
+        silent.close()
+        callback.server.server_close()
 
 
 @pytest.mark.parametrize("query", ["state=forged&code=abc", "code=abc", "state="])

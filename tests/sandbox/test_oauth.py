@@ -228,3 +228,25 @@ def test_admin_can_expire_every_access_token_now(sandbox: SandboxServer, client:
 def test_unsupported_grant_type_is_400(sandbox: SandboxServer, client: Any) -> None:
     response = token(sandbox, grant_type="password", username="a", password="b")
     assert (response.status_code, response.json()) == (400, {"error": "unsupported_grant_type"})
+
+
+def test_a_code_issued_with_a_pkce_challenge_needs_its_verifier(sandbox: SandboxServer, client: Any) -> None:
+    import secrets as random_secrets
+
+    from lexoffice.ui.oauth import challenge as s256
+
+    def pkce_pair() -> tuple[str, str]:
+        verifier = random_secrets.token_urlsafe(64)
+        return verifier, s256(verifier)
+
+    create_org(sandbox)
+    verifier, challenge = pkce_pair()
+    code = consent(sandbox, code_challenge=challenge, code_challenge_method="S256")["code"][0]
+    for wrong in ({}, {"code_verifier": pkce_pair()[0]}):
+        refused = token(sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, **wrong)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    code = consent(sandbox, code_challenge=challenge, code_challenge_method="S256")["code"][0]
+    accepted = token(sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
+                     code_verifier=verifier)
+    assert accepted.status_code == 200, accepted.text
+    assert authorize(sandbox, code_challenge=challenge, code_challenge_method="plain").status_code == 400
