@@ -19,6 +19,7 @@ from lexoffice.state import tenants
 from lexoffice.state.db import init_db, make_engine
 from lexoffice.state.tokens import DbTokenStore
 from tests.support.sandbox_server import SandboxServer
+from tests.support.waiting import GENEROUS
 
 
 class _Form(HTMLParser):
@@ -146,12 +147,12 @@ def test_oauth_callback_is_not_blocked_by_a_silent_connection() -> None:
 def test_oauth_callback_rejects_a_wrong_or_missing_state(query: str) -> None:
     callback = cli.OAuthCallback(0)
     try:
-        answer = requests.get(callback.redirect_uri + "?" + query, timeout=5)
+        answer = requests.get(callback.redirect_uri + "?" + query, timeout=GENEROUS)
         assert answer.status_code == 400
         assert callback.code is None
-        good = requests.get(f"{callback.redirect_uri}?state={callback.expected_state}&code=xyz", timeout=5)
+        good = requests.get(f"{callback.redirect_uri}?state={callback.expected_state}&code=xyz", timeout=GENEROUS)
         assert good.status_code == 200
-        assert callback.wait(1) == "xyz"
+        assert callback.wait(GENEROUS) == "xyz"
     finally:
         callback.server.server_close()
 

@@ -20,6 +20,7 @@ from lexoffice.client import (
 )
 from lexoffice.client.errors import AuthenticationError, ReconnectRequiredError
 from lexoffice.client.retry import RetryPolicy
+from tests.support.waiting import GENEROUS
 
 TOKEN_URL = "https://auth.example.test/oauth2/token"
 CLIENT_SECRET = "client-secret-0123456789"
@@ -210,7 +211,7 @@ def test_memory_store_hands_out_copies_and_serialises_refreshes() -> None:
 
     t = threading.Thread(target=hold)
     t.start()
-    inside.wait(2)
+    assert inside.wait(GENEROUS)
     with store.refresh_lock("k"):
         order.append("second")
     t.join()

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from tests.reliability.audit import audit
 from tests.reliability.scenarios import invoice_batch, transaction_batch
 from tests.reliability.world import ReliabilityWorld
+from tests.support.waiting import GENEROUS
 
 API_KEY = "lxw-api-key-0f3c9a71d2e84b5a9c6e1f00aa17b2c3"
 WRONG_API_KEY = "lxw-api-key-revoked-5d1e2f3a4b5c6d7e8f90a1b2c3"
@@ -133,10 +134,10 @@ def test_oauth_callback_rejects_a_wrong_or_missing_state() -> None:
 
     callback = OAuthCallback(port=0)
     url = callback.redirect_uri
-    wrong = requests.get(url, params={"code": "stolen-code", "state": "guessed-state"}, timeout=5)
-    missing = requests.get(url, params={"code": "stolen-code"}, timeout=5)
+    wrong = requests.get(url, params={"code": "stolen-code", "state": "guessed-state"}, timeout=GENEROUS)
+    missing = requests.get(url, params={"code": "stolen-code"}, timeout=GENEROUS)
     assert (wrong.status_code, missing.status_code) == (400, 400)
     assert callback.code is None
-    right = requests.get(url, params={"code": "the-real-code", "state": callback.expected_state}, timeout=5)
+    right = requests.get(url, params={"code": "the-real-code", "state": callback.expected_state}, timeout=GENEROUS)
     assert right.status_code == 200
-    assert callback.wait(timeout=5) == "the-real-code"
+    assert callback.wait(timeout=GENEROUS) == "the-real-code"

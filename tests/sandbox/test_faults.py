@@ -10,6 +10,7 @@ import requests
 
 from tests.sandbox.support import OrgClient, invoice_body
 from tests.support.sandbox_server import SandboxServer
+from tests.support.waiting import GENEROUS
 
 
 def add_fault(sandbox: SandboxServer, **spec: Any) -> str:
@@ -86,12 +87,12 @@ def test_slow_after_commit_eventually_sends_the_normal_response(sandbox: Sandbox
 
 
 def test_slow_response_does_not_block_other_requests(sandbox: SandboxServer, api: OrgClient) -> None:
-    add_fault(sandbox, mode="slow_after_commit", delay_seconds=1.0)
+    """The slow answer takes 30 s; a server it blocked could not answer the profile within the profile's own
+    20 s timeout. A deadline, not a speed judgement: a free server answers in milliseconds (issue 15)."""
+    add_fault(sandbox, mode="slow_after_commit", delay_seconds=30.0)
     with pytest.raises(requests.ReadTimeout):
         api.post("/v1/invoices", json=invoice_body(), timeout=0.1)
-    started = time.monotonic()
-    assert api.get("/v1/profile").status_code == 200
-    assert time.monotonic() - started < 0.5
+    assert api.get("/v1/profile", timeout=20).status_code == 200
 
 
 def test_faults_match_method_and_path_prefix_in_order(sandbox: SandboxServer, api: OrgClient) -> None:
@@ -142,7 +143,7 @@ def test_request_log_records_what_the_client_saw(sandbox: SandboxServer, api: Or
     [entry] = sandbox.admin("GET", f"/organizations/{api.organization_id}/requests")
     assert (entry["method"], entry["path"], entry["status"], entry["fault"]) == (
         "POST", "/v1/invoices", 504, "after_commit")
-    assert abs(entry["t"] - time.time()) < 5
+    assert abs(entry["t"] - time.time()) < GENEROUS
 
 
 def test_unknown_fault_mode_is_refused(sandbox: SandboxServer) -> None:

@@ -50,7 +50,7 @@ def test_verbose_access_log_contains_no_secrets_or_bodies(tmp_path: Path) -> Non
                           data={"grant_type": "refresh_token", "refresh_token": "refresh-not-logged"}, timeout=10)
         finally:
             process.terminate()
-            process.wait(timeout=10)
+            process.wait(timeout=60)
     output = log_path.read_text()
     assert "POST /v1/invoices" in output  # the access log was on
     for secret in (SECRET_KEY, BODY_MARKER, "client-secret-not-logged", "refresh-not-logged"):

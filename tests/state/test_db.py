@@ -71,10 +71,10 @@ def test_readers_do_not_wait_for_a_writer(engine: sa.Engine) -> None:
     writer.start()
     try:
         assert holding.wait(timeout=30)
-        started = time.monotonic()
+        # The writer lets go only after this read: a reader that waited for it would fail with "database is
+        # locked" after the busy timeout instead of reading. No wall-clock bound needed (issue 15).
         with read_transaction(engine) as conn:
             assert conn.execute(sa.select(sa.func.count()).select_from(rate_slots)).scalar_one() == 0
-        assert time.monotonic() - started < 2
     finally:
         done.set()
         writer.join(timeout=30)
@@ -225,10 +225,9 @@ def test_init_db_does_not_wait_for_a_busy_outbox(postgres_url: str) -> None:
     init_db(engine)
     with engine.connect() as busy:
         busy.execute(sa.text("LOCK TABLE outbox IN ROW EXCLUSIVE MODE"))  # what a staging transaction holds
+        # Queuing behind the lock would fail with PostgreSQL's lock timeout error; no wall-clock bound needed.
         checker = make_engine(postgres_url, connect_args={"options": "-c lock_timeout=2000"})
-        started = time.monotonic()
         init_db(checker)
-        assert time.monotonic() - started < 2
         busy.rollback()
         checker.dispose()
     engine.dispose()

@@ -126,7 +126,7 @@ def run_all(target: Any, args_per_process: list[tuple[Any, ...]], timeout: float
         collected = [results.get(timeout=timeout) for _ in procs]
     finally:
         for p in procs:
-            p.join(timeout=10)
+            p.join(timeout=60)
             if p.is_alive():
                 p.kill()
     assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]

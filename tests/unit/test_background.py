@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from lexoffice.background import read_ahead, write_behind
+from tests.support.waiting import GENEROUS
 
 
 def _counting(n: int, produced: list[int], fail_at: int | None = None) -> Iterator[int]:
@@ -61,7 +62,7 @@ def test_stopping_early_closes_the_producer() -> None:
     pages = read_ahead(source())
     assert next(pages) == 0
     pages.close()
-    assert closed.wait(5)
+    assert closed.wait(GENEROUS)
 
 
 def test_write_behind_consumes_in_order_in_another_thread() -> None:
@@ -71,14 +72,21 @@ def test_write_behind_consumes_in_order_in_another_thread() -> None:
 
 
 def test_write_behind_overlaps_producing_and_consuming() -> None:
-    def slow_items() -> Iterator[int]:
-        for i in range(5):
-            time.sleep(0.1)
-            yield i
+    """Consuming item i waits until the producer has started on item i + 1: serial code would deadlock here
+    (and fail after the generous wait); overlapping code goes straight through. No wall-clock bound (issue 15)."""
+    producing = [threading.Event() for _ in range(6)]
 
-    began = time.monotonic()
-    write_behind(slow_items(), lambda _: time.sleep(0.1))
-    assert time.monotonic() - began < 0.85  # serial would take 1.0 s
+    def items() -> Iterator[int]:
+        for i in range(5):
+            producing[i].set()
+            yield i
+        producing[5].set()
+
+    def consume(i: int) -> None:
+        assert producing[i + 1].wait(timeout=GENEROUS), f"item {i + 1} was not produced while {i} was consumed"
+
+    write_behind(items(), consume)
+    assert all(event.is_set() for event in producing)
 
 
 def test_write_behind_raises_the_first_consumer_error_and_consumes_nothing_after_it() -> None:
