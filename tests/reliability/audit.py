@@ -7,7 +7,9 @@ For one tenant and stream, after the reruns:
 * nothing is lost: every source document is in the outbox, in a final state (sent, invalid or rejected);
 * every invalid or rejected row carries its reasons, including the expected code;
 * the outbox agrees with the sandbox: a sent row's ``lexware_id`` is the object carrying its marker;
-* contacts and financial accounts exist once per customer and per IBAN (they are POSTs too).
+* contacts and financial accounts exist once per customer and per source account (they are POSTs too);
+  accounts are counted by ``externalReference`` (the source account id): a card account may share the
+  giro's IBAN, or have none, and still be its own account.
 """
 
 from __future__ import annotations
@@ -161,11 +163,11 @@ def _count_duplicate_contacts(world: World, tenant_id: str, outcome: Outcome) ->
 
 
 def _count_duplicate_accounts(world: World, tenant_id: str, outcome: Outcome) -> None:
-    ibans = Counter(a.get("iban") for a in world.lexware(tenant_id, "financial-accounts"))
-    extra = sum(n - 1 for n in ibans.values() if n > 1)
+    sources = Counter(a.get("externalReference") for a in world.lexware(tenant_id, "financial-accounts"))
+    extra = sum(n - 1 for n in sources.values() if n > 1)
     if extra:
         outcome.duplicates += extra
-        outcome.problems.append(f"duplicate financial accounts: {[i for i, c in ibans.items() if c > 1]}")
+        outcome.problems.append(f"duplicate financial accounts: {[i for i, c in sources.items() if c > 1]}")
 
 
 def fault_note(hits: list[dict[str, Any]]) -> str:
