@@ -150,5 +150,7 @@ TRANSACTION_DEFECTS = (
     TransactionDefect("TXN_AMOUNT_INVALID", "amount 'Infinity' from a broken export", _set(amount=float("inf"))),
     TransactionDefect("TXN_AMOUNT_OUT_OF_RANGE", "amount in cents written as euros, a trillion",
                       _set(amount=-1e12)),
+    TransactionDefect("TXN_PURPOSE_TOO_LONG", "purpose repeated over and over by a broken import",
+                      _set(purpose="Zahlung " * 300)),
     TransactionDefect("TXN_DATE_INVALID", "booking date missing", _set(booking_date=None)),
 )

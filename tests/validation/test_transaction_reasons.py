@@ -103,6 +103,7 @@ CASES = [
     Case("TXN_AMOUNT_INVALID",
          (v(txn(amount=float("inf")), "amount"), v(txn(amount=float("-inf")), "amount"),
           v(raw("amount", "NaN"), "amount", sqlite_only=True), v(raw("amount", "zwölf"), "amount", sqlite_only=True))),
+    Case("TXN_PURPOSE_TOO_LONG", (v(txn(purpose="p" * 2001), "purpose"),), (v(txn(purpose="p" * 2000)),)),
     Case("TXN_AMOUNT_OUT_OF_RANGE", (v(txn(amount=99_999_999_999_999.99), "amount"), v(txn(amount=-1e12), "amount")),
          (v(txn(amount=-999_999_999.99)),)),
 ]

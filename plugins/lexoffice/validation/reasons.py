@@ -463,6 +463,11 @@ TXN_ACCOUNT_IBAN_INVALID = ReasonSpec(
     "Die IBAN des Kontos {value} ist ungültig (Format oder Prüfziffer falsch); Lexware Office würde das Konto "
     "ablehnen. Bitte korrigieren Sie sie in den Kontodaten der Bank.",
 )
+TXN_PURPOSE_TOO_LONG = ReasonSpec(
+    "TXN_PURPOSE_TOO_LONG", "purpose",
+    "The purpose has {length} characters; at most {limit} are sent to Lexware Office.",
+    "Der Verwendungszweck hat {length} Zeichen; höchstens {limit} werden an Lexware Office übertragen.",
+)
 TXN_DATE_INVALID = ReasonSpec(
     "TXN_DATE_INVALID", "booking_date",
     "The {which} of the transaction is missing or not a valid date ({value}).",
@@ -511,7 +516,7 @@ TRANSACTION_REASONS: tuple[ReasonSpec, ...] = (
     TXN_NOT_COMPLETED, TXN_BEFORE_EXPORT_SINCE, TXN_ACCOUNT_NOT_OWN,
     TXN_ACCOUNT_CURRENCY_NOT_EUR, TXN_ACCOUNT_IBAN_MISSING, TXN_ACCOUNT_IBAN_INVALID, TXN_CURRENCY_NOT_EUR,
     TXN_AMOUNT_INVALID, TXN_AMOUNT_ZERO, TXN_AMOUNT_OUT_OF_RANGE, TXN_AMOUNT_TOO_PRECISE, TXN_DATE_INVALID,
-    TXN_COUNTERPARTY_IBAN_INVALID,
+    TXN_COUNTERPARTY_IBAN_INVALID, TXN_PURPOSE_TOO_LONG,
 )
 
 #: Checked when a document is about to be sent, whatever staged it (nightly, backfill, manual selection).

@@ -35,7 +35,7 @@ from lexoffice.validation.invoices import STAMPS as DRAFT_STAMPS
 from lexoffice.validation.reasons import RANK, Label, Labels, ReasonSpec, line_field
 from lexoffice.validation.tax import allowed_tax_rates
 from lexoffice.validation.transactions import IDS as TXN_IDS
-from lexoffice.validation.transactions import MAX_AMOUNT, STAMPS
+from lexoffice.validation.transactions import MAX_AMOUNT, MAX_PURPOSE, STAMPS
 
 _CONTROL = re.compile(CONTROL_CHARACTERS)
 _INVISIBLE = re.compile(INVISIBLE)
@@ -309,4 +309,6 @@ def validate_transactions_loop(transactions: pd.DataFrame, *, export_since: date
         iban = t["counterparty_iban"]
         if _given(iban) and not iban_is_valid(iban):
             add(r.TXN_COUNTERPARTY_IBAN_INVALID, value=iban)
+        if _length(t["purpose"]) > MAX_PURPOSE:
+            add(r.TXN_PURPOSE_TOO_LONG, length=_length(t["purpose"]), limit=MAX_PURPOSE)
     return assemble(frame["id"].tolist(), report.findings)

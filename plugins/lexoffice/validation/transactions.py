@@ -41,6 +41,10 @@ TEXTS = (("purpose", "purpose"), ("counterparty_name", "counterparty_name"))
 #: moves a billion euros in one transaction.
 MAX_AMOUNT = 999_999_999.99
 
+#: Longest purpose sent. Lexware documents no limit for the finance API; 2000 is its limit for long texts
+#: (remark, introduction), and a SEPA purpose has at most 140 characters, so only broken data reaches it.
+MAX_PURPOSE = 2000
+
 #: Timestamps read from the source, checked for values that are no time: (column, label key). ``updated_at``
 #: is not checked: it only orders transactions that never completed, and a bad one harms nothing else.
 STAMPS = (("completed_at", "completed_at"),)
@@ -109,6 +113,9 @@ def validate_transactions(transactions: pd.DataFrame, *, export_since: datetime 
     iban_given = checks.present(t["counterparty_iban"])
     out.add(r.TXN_COUNTERPARTY_IBAN_INVALID, iban_given & ~checks.valid_iban(t["counterparty_iban"]),
             params=value_of(t["counterparty_iban"]))
+    purpose_length = checks.text_length(t["purpose"])
+    out.add(r.TXN_PURPOSE_TOO_LONG, purpose_length > MAX_PURPOSE,
+            params=lambda row: {"length": purpose_length[row], "limit": MAX_PURPOSE})
     return assemble(t["id"].tolist(), out.findings)
 
 
