@@ -99,19 +99,22 @@ def build_invoices(url: str, *, largest: int, replicas: int, seed: int = 42) -> 
 
 
 def build_transactions(url: str, *, largest: int, replicas: int, seed: int = 42) -> SourceData:
-    """At least ``largest`` completed transactions for one bank customer: 1/replicas generated, the rest copied."""
+    """At least ``largest`` completed transactions of own accounts for one bank customer: 1/replicas generated,
+    the rest copied."""
     from demo.generate import generate_bank
 
     engine = sa.create_engine(url)
     try:
         began = time.perf_counter()
-        per_account = math.ceil(largest / replicas / (OWN_ACCOUNTS + FOREIGN_ACCOUNTS) / COMPLETED_SHARE * 1.02)
+        # Windows read the own accounts only (the others are out of scope), so they must hold ``largest``.
+        per_account = math.ceil(largest / replicas / OWN_ACCOUNTS / COMPLETED_SHARE * 1.02)
         generated = generate_bank(engine, seed=seed, companies=1, accounts_per_company=OWN_ACCOUNTS,
                                   foreign_accounts_per_company=FOREIGN_ACCOUNTS, transactions_per_account=per_account,
                                   start=GENERATED_START, days=GENERATED_DAYS, collect_expected=False)
         generated_seconds = time.perf_counter() - began
         with engine.connect() as conn:
-            completed = sa.text("SELECT count(*) FROM transactions WHERE completed_at IS NOT NULL")
+            completed = sa.text("SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id "
+                                "WHERE a.is_own AND t.completed_at IS NOT NULL")
             base = conn.execute(completed).scalar_one()
         copies = max(0, math.ceil(largest / base) - 1)
         replicate_seconds = _replicate(engine, [_TRANSACTION_COPY], copies)
@@ -127,10 +130,11 @@ FROM invoice_drafts d LEFT JOIN invoice_draft_lines l ON l.draft_id = d.id
 WHERE d.company_id = :company_id AND COALESCE(d.updated_at, d.created_at) >= :start
 GROUP BY d.id
 """
+# Own accounts only: a window does not read accounts at other banks (out of scope, transactions_window.sql).
 _TRANSACTION_EVENTS = """
 SELECT t.completed_at AS event_at, t.id, 1 AS rows
 FROM transactions t JOIN accounts a ON a.id = t.account_id
-WHERE a.company_id = :company_id AND t.completed_at >= :start
+WHERE a.company_id = :company_id AND a.is_own AND t.completed_at >= :start
 """
 
 

@@ -72,8 +72,13 @@ def invoice_documents(drafts: pd.DataFrame, lines: pd.DataFrame, *,
 
 def draft_event_time(draft: dict[str, Any]) -> datetime:
     """Last change, else creation (a time the source holds as no time at all), else 1970."""
-    for column in ("event_at", "created_at"):
-        value = draft[column]
+    return first_time(draft, ("event_at", "created_at"))
+
+
+def first_time(row: dict[str, Any], columns: Sequence[str]) -> datetime:
+    """The first of ``columns`` that holds a time, else 1970 (the row is still recorded, with its reason)."""
+    for column in columns:
+        value = row[column]
         if value is not pd.NaT and value is not None:
             return value.to_pydatetime()
     return EPOCH
@@ -133,8 +138,4 @@ def transaction_content_hash(txn: dict[str, Any], export_since: datetime | None)
 
 def transaction_event_time(txn: dict[str, Any]) -> datetime:
     """Completion time; for transactions that never completed (selected by id), the last change."""
-    for column in ("completed_at", "updated_at"):
-        value = txn[column]
-        if value is not pd.NaT and value is not None:
-            return value.to_pydatetime()
-    return EPOCH
+    return first_time(txn, ("completed_at", "updated_at"))

@@ -74,10 +74,6 @@ def too_precise(values: pd.Series | np.ndarray, places: int) -> np.ndarray:
         return ~np.isnan(array) & (np.round(array, places) != array)
 
 
-#: A number written plainly (no exponent, no NaN/Infinity); decimal places are counted on this text.
-_PLAIN_NUMBER = r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*"
-
-
 def not_a_number(text: pd.Series, values: pd.Series | np.ndarray) -> np.ndarray:
     """Given in the source but not a finite number: NaN, ±Infinity or text that is no number at all."""
     array = np.asarray(values, dtype=np.float64)
@@ -98,20 +94,25 @@ def shown_number(text: str) -> str:
     return text
 
 
-def too_many_places(text: pd.Series, places: int) -> np.ndarray:
-    """More than ``places`` decimals in the source's own digits (``<column>_text`` of a prepared frame).
+#: Texts this short hold at most 15 significant digits, which a float64 keeps exactly: for them the float
+#: rule (``too_precise``) is exact. Longer texts (a NUMERIC with 18 decimals, say) are judged on their digits.
+_FLOAT_EXACT_LENGTH = 15
 
-    Judged on the text, not on the float, so that a NUMERIC with 18 decimals is not mistaken for the float
-    nearest to it. Plain numbers are checked by pattern for the whole column; the rare others (exponent
-    notation) one by one with ``Decimal``. Values that are no finite number are ``not_a_number``'s business.
+
+def too_many_places(text: pd.Series, values: pd.Series | np.ndarray, places: int) -> np.ndarray:
+    """More than ``places`` decimals in the source's own digits (``<column>_text`` and the float column).
+
+    Judged on the text where a float could hide digits, so that a NUMERIC 1.230000000000000001 is not taken
+    for 1.23; the float rule for all the rest (a whole column at once; long texts are rare). Values that are
+    no finite number are ``not_a_number``'s business.
     """
+    out = too_precise(values, places)
     t = _text(text)
-    plain = matches(t, _PLAIN_NUMBER)
-    within = matches(t, rf"\s*[+-]?(?:\d+(?:\.\d{{0,{places}}}0*)?|\.\d{{0,{places}}}0*)\s*")
-    out = plain & ~within
-    values = t.to_numpy(dtype=object)
-    for row in np.flatnonzero(present(t) & ~plain):
-        out[row] = decimal_places(values[row]) > places
+    long = text_length(t) > _FLOAT_EXACT_LENGTH
+    if long.any():
+        raw = t.to_numpy(dtype=object)
+        for row in np.flatnonzero(long):
+            out[row] = decimal_places(raw[row]) > places
     return out
 
 

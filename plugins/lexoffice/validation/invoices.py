@@ -32,6 +32,7 @@ from lexoffice.validation import checks
 from lexoffice.validation import reasons as r
 from lexoffice.validation.findings import Collector, assemble
 from lexoffice.validation.reasons import Label, Labels, line_field
+from lexoffice.validation.source_rules import add_source_rules
 from lexoffice.validation.tax import REDUCED_FROM, REDUCED_RATES, REDUCED_UNTIL, STANDARD_RATES
 
 MAX_LINES = 300
@@ -103,7 +104,7 @@ def validate_invoices(drafts: pd.DataFrame, lines: pd.DataFrame, *, on_date: dat
     lines = prepare_lines(lines)
     fallback = on_date or today_in_berlin()
     out = Collector()
-    _source_rules(d, out)
+    add_source_rules(d, out, ids=IDS, stamps=STAMPS)
     _company_rules(d, out)
     _customer_rules(d, out)
     relevant = _draft_rules(d, out, fallback)
@@ -114,20 +115,6 @@ def validate_invoices(drafts: pd.DataFrame, lines: pd.DataFrame, *, on_date: dat
 def _value(series: pd.Series) -> Any:
     """Accessor for message parameters, read for violating rows only."""
     return lambda row: series.iat[row]
-
-
-def _source_rules(d: pd.DataFrame, out: Collector) -> None:
-    """The row itself: ids short enough to store and send, times that are times."""
-    for order, (column, field) in enumerate(IDS):
-        lengths = checks.text_length(d[column])
-        ids = d[column].to_numpy(dtype=object)
-        out.add(r.SOURCE_ID_TOO_LONG, lengths > payloads.MAX_SOURCE_ID, field=field, field_order=order,
-                params=lambda row, ids=ids, lengths=lengths: {"value": ids[row], "length": lengths[row],
-                                                               "limit": payloads.MAX_SOURCE_ID})
-    for order, (column, key) in enumerate(STAMPS):
-        raw = d[f"{column}_unparsed"].to_numpy(dtype=object)
-        out.add(r.SOURCE_TIMESTAMP_INVALID, checks.present(d[f"{column}_unparsed"]), field=column, field_order=order,
-                params=lambda row, raw=raw, key=key: {"which": Label(key), "value": raw[row]})
 
 
 def _company_rules(d: pd.DataFrame, out: Collector) -> None:
@@ -287,7 +274,7 @@ def _line_rules(d: pd.DataFrame, lines: pd.DataFrame, relevant: pd.Series, out: 
         quantity_ok = (quantity > 0) & (quantity < MAX_QUANTITY)
     out.add(r.LINE_QUANTITY_OUT_OF_RANGE, custom & ~quantity_ok, field=field("quantity"),
             params=with_value(lines["quantity"]), **at)
-    out.add(r.LINE_QUANTITY_TOO_PRECISE, custom & checks.too_many_places(lines["quantity_text"], 4),
+    out.add(r.LINE_QUANTITY_TOO_PRECISE, custom & checks.too_many_places(lines["quantity_text"], quantity, 4),
             field=field("quantity"),
             params=with_value(lines["quantity"]), **at)
     price = lines["unit_price"].to_numpy(dtype=np.float64)
@@ -295,7 +282,7 @@ def _line_rules(d: pd.DataFrame, lines: pd.DataFrame, relevant: pd.Series, out: 
         price_ok = (price >= 0) & (price <= MAX_UNIT_PRICE)
     out.add(r.LINE_PRICE_OUT_OF_RANGE, custom & ~price_ok, field=field("unit_price"),
             params=with_value(lines["unit_price"]), **at)
-    out.add(r.LINE_PRICE_TOO_PRECISE, custom & checks.too_many_places(lines["unit_price_text"], 4),
+    out.add(r.LINE_PRICE_TOO_PRECISE, custom & checks.too_many_places(lines["unit_price_text"], price, 4),
             field=field("unit_price"),
             params=with_value(lines["unit_price"]), **at)
 
@@ -325,5 +312,5 @@ def _line_rules(d: pd.DataFrame, lines: pd.DataFrame, relevant: pd.Series, out: 
             params=lambda row: {"position": positions[row], "value": checks.shown_number(discount_text[row])
                                 if not_a_number[row] else discount[row]}, **at)
     out.add(r.LINE_DISCOUNT_TOO_PRECISE, custom & ~not_a_number
-            & checks.too_many_places(lines["discount_percentage_text"], 2),
+            & checks.too_many_places(lines["discount_percentage_text"], discount, 2),
             field=field("discount_percentage"), params=with_value(lines["discount_percentage"]), **at)

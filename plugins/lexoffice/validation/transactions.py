@@ -28,6 +28,7 @@ from lexoffice.validation import checks
 from lexoffice.validation import reasons as r
 from lexoffice.validation.findings import Collector, assemble
 from lexoffice.validation.reasons import Label
+from lexoffice.validation.source_rules import add_source_rules
 
 #: Kinds that move money between two bank accounts, so the other side usually has an IBAN.
 KINDS_NEEDING_IBAN = ("transfer", "direct_debit")
@@ -63,18 +64,7 @@ def validate_transactions(transactions: pd.DataFrame, *, export_since: datetime 
         values = series.to_numpy(dtype=object)
         return lambda row: {"value": values[row]}
 
-    for order, (column, field) in enumerate(IDS):
-        lengths = checks.text_length(t[column])
-        ids = t[column].to_numpy(dtype=object)
-        out.add(r.SOURCE_ID_TOO_LONG, lengths > payloads.MAX_SOURCE_ID, field=field, field_order=order,
-                params=lambda row, ids=ids, lengths=lengths: {"value": ids[row], "length": lengths[row],
-                                                               "limit": payloads.MAX_SOURCE_ID})
-    unparsed = {}
-    for order, (column, key) in enumerate(STAMPS):
-        unparsed[column] = checks.present(t[f"{column}_unparsed"])
-        raw = t[f"{column}_unparsed"].to_numpy(dtype=object)
-        out.add(r.SOURCE_TIMESTAMP_INVALID, unparsed[column], field=column, field_order=order,
-                params=lambda row, raw=raw, key=key: {"which": Label(key), "value": raw[row]})
+    unparsed = add_source_rules(t, out, ids=IDS, stamps=STAMPS)
     completed_at = t["completed_at"]
     completed = ((t["status"] == "completed") & completed_at.notna()).to_numpy(dtype=bool)
     status = t["status"].to_numpy(dtype=object)
@@ -101,7 +91,7 @@ def validate_transactions(transactions: pd.DataFrame, *, export_since: datetime 
         too_large = np.isfinite(amount) & (np.abs(amount) > MAX_AMOUNT)
     out.add(r.TXN_AMOUNT_OUT_OF_RANGE, too_large,
             params=lambda row: {"value": amount[row], "limit": MAX_AMOUNT})
-    out.add(r.TXN_AMOUNT_TOO_PRECISE, ~invalid & checks.too_many_places(t["amount_text"], 2),
+    out.add(r.TXN_AMOUNT_TOO_PRECISE, ~invalid & checks.too_many_places(t["amount_text"], amount, 2),
             params=value_of(t["amount_text"]))
     booking_text = t["booking_date_text"].to_numpy(dtype=object)
     out.add(r.TXN_DATE_INVALID, t["booking_date"].isna().to_numpy(dtype=bool), field="booking_date",
