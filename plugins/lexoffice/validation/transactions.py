@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lexoffice import payloads
 from lexoffice.source.frames import prepare_transactions
 from lexoffice.source.timestamps import require_aware
 from lexoffice.validation import checks
