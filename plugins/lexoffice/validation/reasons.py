@@ -440,14 +440,18 @@ TXN_AMOUNT_INVALID = ReasonSpec(
 )
 TXN_AMOUNT_OUT_OF_RANGE = ReasonSpec(
     "TXN_AMOUNT_OUT_OF_RANGE", "amount",
-    "The transaction amount {value} is larger than {limit} EUR, more than Lexware Office can take exactly.",
-    "Der Betrag der Transaktion {value} ist größer als {limit} EUR, mehr als Lexware Office genau übernehmen kann.",
+    "The transaction amount {value} is larger than {limit} EUR, more than Lexware Office can take exactly. "
+    "Correct it in the source (often cents written as euros).",
+    "Der Betrag der Transaktion {value} ist größer als {limit} EUR, mehr als Lexware Office genau übernehmen kann. "
+    "Bitte korrigieren Sie ihn im Quellsystem (oft Cent als Euro geschrieben).",
 )
 TXN_ACCOUNT_CURRENCY_NOT_EUR = ReasonSpec(
     "TXN_ACCOUNT_CURRENCY_NOT_EUR", "account.currency",
-    "The account is kept in {value}; Lexware Office takes only EUR accounts. Its transactions are not sent.",
-    "Das Konto wird in {value} geführt; Lexware Office übernimmt nur Konten in EUR. Seine Transaktionen werden "
-    "nicht übertragen.",
+    "The account is kept in {value}; Lexware Office takes only EUR accounts, so its transactions are not sent. "
+    "Book them in Lexware Office by hand, or correct the account's currency at the bank if it is wrong.",
+    "Das Konto wird in {value} geführt; Lexware Office übernimmt nur Konten in EUR, seine Transaktionen werden "
+    "daher nicht übertragen. Bitte buchen Sie sie in Lexware Office von Hand, oder lassen Sie eine falsche "
+    "Kontowährung bei der Bank korrigieren.",
 )
 TXN_ACCOUNT_IBAN_MISSING = ReasonSpec(
     "TXN_ACCOUNT_IBAN_MISSING", "account.iban",
@@ -465,8 +469,9 @@ TXN_ACCOUNT_IBAN_INVALID = ReasonSpec(
 )
 TXN_PURPOSE_TOO_LONG = ReasonSpec(
     "TXN_PURPOSE_TOO_LONG", "purpose",
-    "The purpose has {length} characters; at most {limit} are sent to Lexware Office.",
-    "Der Verwendungszweck hat {length} Zeichen; höchstens {limit} werden an Lexware Office übertragen.",
+    "The purpose has {length} characters; at most {limit} are sent to Lexware Office. Correct it in the source.",
+    "Der Verwendungszweck hat {length} Zeichen; höchstens {limit} werden an Lexware Office übertragen. Bitte "
+    "korrigieren Sie ihn im Quellsystem.",
 )
 TXN_DATE_INVALID = ReasonSpec(
     "TXN_DATE_INVALID", "booking_date",
