@@ -98,7 +98,7 @@ class ReliabilityWorld(World):
 
         attempts = [r.sending_started_at for r in self.outbox(tenant_id, stream)
                     if str(r.state) == "unknown" and r.sending_started_at is not None]
-        for table in (mappings.contacts, mappings.accounts):
+        for table in (mappings.contacts, mappings.accounts, mappings.source_accounts):
             attempts += [m.claimed_at for m in table.list_for_tenant(self.state, tenant_id=tenant_id,
                                                                      states=["creating", "unknown"])]
         if not attempts:

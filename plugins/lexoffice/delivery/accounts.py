@@ -39,6 +39,13 @@ class AccountResolver:
         self.tenant_id = tenant_id
         self.map = mappings.source_accounts
 
+    def mapping(self, group_key: str) -> mappings.Mapping | None:
+        """The write-ahead record of a delivery group's account (``payloads.account_key``, or for rows staged by
+        older versions the IBAN), from the table that holds it."""
+        if group_key.startswith(_ACCOUNT_KEY_PREFIX):
+            return self.map.get(self.engine, tenant_id=self.tenant_id, key=group_key)
+        return mappings.get_account(self.engine, tenant_id=self.tenant_id, iban=group_key)
+
     def known_account_id(self, group_key: str) -> str | None:
         """The financial account of a delivery group, if it exists; None when it was never created.
 

@@ -35,7 +35,7 @@ from lexoffice.delivery.reconcile import judge_unknown_batch
 from lexoffice.delivery.rejections import reasons_from_error
 from lexoffice.delivery.result import PAGE_SIZE, DeliveryResult, TenantBlocked
 from lexoffice.documents import Stream
-from lexoffice.state import mappings, outbox
+from lexoffice.state import outbox
 from lexoffice.state.db import utcnow
 from lexoffice.state.outbox import DocState
 
@@ -134,7 +134,7 @@ class TransactionDelivery:
 
     def _account_create_unconfirmed(self, iban: str, accounts: AccountResolver) -> bool:
         """The account's create may still appear in Lexware (unknown outcome, inside the grace period)."""
-        mapping = mappings.get_account(self.engine, tenant_id=self.tenant.tenant_id, iban=iban)
+        mapping = accounts.mapping(iban)
         if not create_unconfirmed(mapping, self.confirm_grace_seconds):
             return False
         return accounts.known_account_id(iban) is None
