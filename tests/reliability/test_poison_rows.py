@@ -46,7 +46,7 @@ class Bank:
 
     def stage(self, stream: Stream = Stream.TRANSACTIONS) -> dict[str, Any]:
         return pipeline.stage_tenant(state_engine=self.engine, source_engine=self.engine, tenant=self.tenant(),
-                                     stream=stream, window=WINDOW, processes=1)
+                                     stream=stream, window=WINDOW)
 
     def deliver(self, stream: Stream = Stream.TRANSACTIONS) -> Any:
         return pipeline.deliver_tenant(state_engine=self.engine, tenant=self.tenant(), stream=stream,
