@@ -2,6 +2,11 @@
 
 Real parts only: the sandbox over HTTP on 127.0.0.1 (its token bucket answers 429 like Lexware), the real
 client, a real PostgreSQL server, and two OS processes.
+
+Two things are checked: the sandbox's own bucket never refused a request (what a user depends on), and the
+limiter's slots, its own decisions, never put more than 2 requests in any 1-second window. Arrival times at the
+server are not judged: on a loaded machine a process can start a request late, which moves arrivals closer
+together without the limiter having promised anything else (a real 429 would still be caught above).
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ def test_two_processes_never_exceed_two_requests_per_second(sandbox: SandboxServ
     engine.dispose()
     args = (postgres_url, sandbox.base_url, org["api_key"], org["organization_id"], 10)
 
-    names = workers.run_all(workers.profile_calls, [args, args], timeout=120)
+    results = workers.run_all(workers.profile_calls, [args, args], timeout=120)
 
-    assert names == [["Takt & Söhne GmbH"] * 10] * 2
+    assert [names for names, _ in results] == [["Takt & Söhne GmbH"] * 10] * 2
     log = sandbox.admin("GET", f"/organizations/{org['organization_id']}/requests")
     assert [r["status"] for r in log] == [200] * 20  # every request executed, none refused with 429
-    times = [r["t"] for r in log]
-    assert _max_in_any_window(times, 1.0) <= 2, sorted(times)
+    slots = sorted(slot for _, process_slots in results for slot in process_slots)
+    assert len(slots) == 20
+    assert _max_in_any_window(slots, 1.0) <= 2, slots
+    assert min(b - a for a, b in zip(slots, slots[1:])) >= 0.5, slots  # one shared schedule, not one per process

@@ -107,11 +107,21 @@ def profile_calls(url: str, base_url: str, api_key: str, rate_key: str, rounds: 
     from lexoffice.state.locks import DbRateLimiter
 
     engine = make_engine(url)
-    client = LexofficeClient(base_url, ApiKeyAuth(api_key), rate_limiter=DbRateLimiter(engine), rate_key=rate_key)
+    limiter = DbRateLimiter(engine)
+    slots: list[float] = []
+    reserve_slot = limiter.reserve_slot
+
+    def recording(key: str) -> tuple[float, float]:
+        slot, now = reserve_slot(key)
+        slots.append(slot)
+        return slot, now
+
+    limiter.reserve_slot = recording  # type: ignore[method-assign]
+    client = LexofficeClient(base_url, ApiKeyAuth(api_key), rate_limiter=limiter, rate_key=rate_key)
     barrier.wait(timeout=60)
     names = [client.get_profile().get("companyName") for _ in range(rounds)]
     client.close()
-    results.put(names)
+    results.put((names, slots))
     engine.dispose()
 
 

@@ -235,6 +235,15 @@ class DbRateLimiter:
 
     def reserve(self, key: str) -> float:
         """Reserve the next slot for ``key``; return how many seconds from now it starts."""
+        slot, now = self.reserve_slot(key)
+        return slot - now
+
+    def reserve_slot(self, key: str) -> tuple[float, float]:
+        """Reserve the next slot for ``key``; return (slot, now) in the database's clock, epoch seconds.
+
+        The slot times are the limiter's own decisions, so the spacing it promises can be checked without the
+        jitter between a slot and the request's arrival.
+        """
         select_locked = sa.select(rate_slots.c.next_at).where(rate_slots.c.key == key).with_for_update()
         with write_transaction(self._engine) as conn:
             row: Any = conn.execute(select_locked).first()
@@ -248,7 +257,7 @@ class DbRateLimiter:
             now = db_now(conn).timestamp()  # read after the row lock: no stale "now" after a wait
             slot = max(now, float(row.next_at))
             conn.execute(sa.update(rate_slots).where(rate_slots.c.key == key).values(next_at=slot + self.interval))
-        return slot - now
+        return slot, now
 
     def acquire(self, key: str) -> None:
         """Block until one request for ``key`` may be sent."""
