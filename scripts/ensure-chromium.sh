@@ -9,13 +9,9 @@ if have_chromium; then
   echo "==> chromium and chromedriver found"
   exit 0
 fi
-if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-  echo "==> installing chromium and chromium-driver from the OS packages (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
-  have_chromium && exit 0
-fi
+# shellcheck source=lib/os-packages.sh
+. "$(dirname "$0")/lib/os-packages.sh"
+install_os_packages "chromium and chromium-driver" chromium chromium-driver && have_chromium && exit 0
 cat >&2 <<'MSG'
 chromium and chromedriver are missing and could not be installed automatically; the UI browser test needs them.
   Debian/Ubuntu:  sudo apt-get install chromium chromium-driver

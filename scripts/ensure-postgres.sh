@@ -10,13 +10,9 @@ if have_pg; then
   echo "==> PostgreSQL server binaries found"
   exit 0
 fi
-if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-  echo "==> installing PostgreSQL 15 from the OS packages (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq postgresql-15 >/dev/null || apt-get install -y -qq postgresql >/dev/null
-  have_pg && exit 0
-fi
+# shellcheck source=lib/os-packages.sh
+. "$(dirname "$0")/lib/os-packages.sh"
+install_os_packages "PostgreSQL 15" postgresql-15 && have_pg && exit 0
 cat >&2 <<'MSG'
 PostgreSQL server binaries (initdb, pg_ctl) are missing and could not be installed automatically.
 Install PostgreSQL 15 and run again:

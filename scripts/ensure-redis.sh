@@ -10,15 +10,9 @@ if have_redis; then
   echo "==> Redis server binary found"
   exit 0
 fi
-if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-  echo "==> installing Redis from the OS packages (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  # Waits for another apt-get (e.g. ensure-postgres.sh in a parallel checkout) instead of failing on its lock.
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  # --no-install-recommends: no system service is wanted, the tests start their own server.
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends redis-server >/dev/null
-  have_redis && exit 0
-fi
+# shellcheck source=lib/os-packages.sh
+. "$(dirname "$0")/lib/os-packages.sh"
+install_os_packages "Redis" redis-server && have_redis && exit 0
 cat >&2 <<'MSG'
 The Redis server binary (redis-server) is missing and could not be installed automatically.
 Install Redis and run again:

@@ -14,10 +14,11 @@ comparison, never a second send.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import os
 from datetime import date, datetime, timedelta
 
 import pendulum
+
+from lexoffice.settings import number_from_env
 
 BERLIN = pendulum.timezone("Europe/Berlin")
 LOOKBACK_ENV = "LEXOFFICE_LOOKBACK_DAYS"
@@ -97,15 +98,11 @@ def requested_window(
 
 def lookback_from_env() -> timedelta:
     """The nightly look-back overlap from ``LEXOFFICE_LOOKBACK_DAYS`` (days, may be fractional; 0 turns it off)."""
-    raw = os.environ.get(LOOKBACK_ENV, "").strip()
-    if not raw:
-        return DEFAULT_LOOKBACK
     try:
-        days = float(raw)
-    except ValueError:
-        raise WindowError(f"{LOOKBACK_ENV}={raw!r} is not a number of days; use e.g. 3 (or 0 to turn it off)") from None
-    if not 0 <= days <= 366:
-        raise WindowError(f"{LOOKBACK_ENV} must be between 0 and 366 days, got {raw!r}")
+        days = number_from_env(LOOKBACK_ENV, DEFAULT_LOOKBACK.total_seconds() / 86400, unit="days",
+                               example="3, or 0 to turn it off", zero_allowed=True, maximum=366)
+    except ValueError as err:
+        raise WindowError(str(err)) from None
     return timedelta(days=days)
 
 

@@ -62,5 +62,8 @@ def seed_tenants(world: World, count: int, *, per_day: dict[str, int]) -> list[S
 def tenant_connections(world: World) -> dict[str, str]:
     """The tenants' Airflow connections (AIRFLOW_CONN_LEXOFFICE_<TENANT>) for the cluster's processes."""
     return {f"AIRFLOW_CONN_LEXOFFICE_{t.upper()}": json.dumps(
-        {"conn_type": "lexoffice", "host": world.sandbox.base_url, "password": info.api_key})
+        {"conn_type": "lexoffice", "host": world.sandbox.base_url, "password": info.api_key,
+         # The world's short grace period (not the production 15 minutes): an unknown outcome that Lexware never
+         # committed may be sent again by the second phase once its attempt is older than this.
+         "extra": {"confirm_grace_seconds": world.confirm_grace_seconds}})
         for t, info in world.tenants.items()}

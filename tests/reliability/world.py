@@ -85,29 +85,6 @@ class ReliabilityWorld(World):
                 break
         return states
 
-    def wait_out_grace(self, tenant_id: str, stream: str, *, deadline_seconds: float = 120.0) -> None:
-        """Sleep until every ``unknown`` row's attempt, and every contact or account create of unknown outcome,
-        is older than the grace period (as a person's next run would be).
-
-        Polls the clock, not a fixed sleep: no wait when nothing is unknown or the attempts are old enough.
-        """
-        import time
-
-        from lexoffice.state import mappings
-        from lexoffice.state.db import utcnow
-
-        attempts = [r.sending_started_at for r in self.outbox(tenant_id, stream)
-                    if str(r.state) == "unknown" and r.sending_started_at is not None]
-        for table in (mappings.contacts, mappings.accounts, mappings.source_accounts):
-            attempts += [m.claimed_at for m in table.list_for_tenant(self.state, tenant_id=tenant_id,
-                                                                     states=["creating", "unknown"])]
-        if not attempts:
-            return
-        due = max(attempts).timestamp() + self.confirm_grace_seconds
-        stop = time.monotonic() + deadline_seconds
-        while utcnow().timestamp() <= due and time.monotonic() < stop:
-            time.sleep(0.1)
-
     def delivery_totals(self, tenant_id: str, stream: str) -> dict[str, int]:
         """What the deliver tasks recorded over all runs (sent, reconciled_sent, reconciled_pending, ...)."""
         from lexoffice.state import runs

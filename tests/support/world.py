@@ -116,6 +116,29 @@ class World:
     def states(self, tenant_id: str, stream: str) -> dict[str, str]:
         return {row.doc_key: str(row.state) for row in self.outbox(tenant_id, stream)}
 
+    def wait_out_grace(self, tenant_id: str, stream: str, *, deadline_seconds: float = 120.0) -> None:
+        """Sleep until every ``unknown`` row's attempt, and every contact or account create of unknown outcome,
+        is older than the grace period (as a person's next run would be).
+
+        Polls the clock, not a fixed sleep: no wait when nothing is unknown or the attempts are old enough.
+        """
+        import time
+
+        from lexoffice.state import mappings
+        from lexoffice.state.db import utcnow
+
+        attempts = [r.sending_started_at for r in self.outbox(tenant_id, stream)
+                    if str(r.state) == "unknown" and r.sending_started_at is not None]
+        for table in (mappings.contacts, mappings.accounts, mappings.source_accounts):
+            attempts += [m.claimed_at for m in table.list_for_tenant(self.state, tenant_id=tenant_id,
+                                                                     states=["creating", "unknown"])]
+        if not attempts:
+            return
+        due = max(attempts).timestamp() + self.confirm_grace_seconds
+        stop = time.monotonic() + deadline_seconds
+        while utcnow().timestamp() <= due and time.monotonic() < stop:
+            time.sleep(0.1)
+
 
 def task_states(dag_run: Any) -> dict[tuple[str, int], str]:
     return {(ti.task_id, ti.map_index): str(ti.state) for ti in dag_run.get_task_instances()}

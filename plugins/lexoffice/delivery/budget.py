@@ -9,27 +9,18 @@ own window and delivers what is left, in the same order. ``LEXOFFICE_DELIVERY_BU
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
+
+from lexoffice.settings import number_from_env
 
 BUDGET_ENV = "LEXOFFICE_DELIVERY_BUDGET_SECONDS"
 DEFAULT_BUDGET_SECONDS = 22 * 3600.0
 
 
 def positive_seconds(env: str, default: float, example: str) -> float:
-    """A positive number of seconds from the environment variable ``env`` (``default`` when unset); a bad value
-    raises ValueError naming the variable and an example."""
-    raw = os.environ.get(env, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{env}={raw!r} is not a number of seconds (e.g. {example})") from None
-    if value <= 0:
-        raise ValueError(f"{env} must be a positive number of seconds, got {raw!r}")
-    return value
+    """A positive number of seconds from the environment variable ``env`` (``default`` when unset)."""
+    return number_from_env(env, default, unit="seconds", example=example)
 
 
 def budget_seconds() -> float:

@@ -1,0 +1,31 @@
+"""Numbers the operator sets through environment variables: one reading, one kind of error message.
+
+A bad value names the variable, what was given and an example, so the task log tells the operator what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def number_from_env(env: str, default: float, *, unit: str, example: str, zero_allowed: bool = False,
+                    maximum: float | None = None) -> float:
+    """The number in ``env`` (``default`` when unset or blank); ValueError naming the variable when it is bad.
+
+    Numbers must be positive, or zero too with ``zero_allowed``, and at most ``maximum`` when given.
+    """
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{env}={raw!r} is not a number of {unit} (e.g. {example})") from None
+    too_small = value < 0 if zero_allowed else value <= 0
+    if too_small or value != value or (maximum is not None and value > maximum):  # value != value: NaN
+        if zero_allowed:
+            wanted = f"between 0 and {maximum:g}" if maximum is not None else "0 or more"
+        else:
+            wanted = f"more than 0 and at most {maximum:g}" if maximum is not None else "more than 0"
+        raise ValueError(f"{env} must be {wanted} {unit}, got {raw!r} (e.g. {example})")
+    return value
