@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 ./scripts/ensure-redis.sh
 ./scripts/ensure-chromium.sh
 echo "==> running the test suite"
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --durations=20 "$@"

@@ -87,7 +87,7 @@ def test_two_workers_one_killed_mid_delivery_send_everything_exactly_once(cluste
     # -- a second run over both days and a backfill of the earlier day, at the same time ------------------------
     for tenant in tenants:  # as a person's next night would: unknown outcomes are older than the grace period
         for stream in ("invoices", "transactions"):
-            world.wait_out_grace(tenant, stream)
+            world.wait_out_grace(tenant.tenant_id, stream)
     for spec in SECOND_PHASE_FAULTS:
         world.sandbox.admin("POST", "/faults", json=spec)
     backfills = [backfill(cluster, dag_id, EARLIER) for dag_id in DAGS]
