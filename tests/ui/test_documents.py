@@ -155,3 +155,24 @@ def test_pages_stay_fast_at_100000_drafts(db: sa.Engine, db_url: str) -> None:
             compiled = statement.compile(conn)
             plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
         assert "ix_invoice_drafts_company_event" in plan and "Sort" not in plan, plan
+
+
+def test_sent_drafts_show_what_became_of_them_in_lexware(db: sa.Engine) -> None:
+    """Issue 20 on the page: the status the nightly step read back and the invoice number once finalized."""
+    from lexoffice.state import lexware_status
+
+    _source(db, 3)
+    outbox.stage(db, tenant_id="acme", stream="invoices", docs=[doc("draft:D000000"), doc("draft:D000001")])
+    for key, lexware_id in (("draft:D000000", "lx-0"), ("draft:D000001", "lx-1")):
+        rid = row_id(db, "acme", "invoices", key)
+        outbox.claim(db, rid)
+        outbox.mark_sent(db, rid, lexware_id=lexware_id)
+    lexware_status.record(db, tenant_id="acme", stream="invoices", observations=[
+        lexware_status.Observation(doc_key="draft:D000000", lexware_id="lx-0", status="draft"),
+        lexware_status.Observation(doc_key="draft:D000001", lexware_id="lx-1", status="paid",
+                                   voucher_number="RE0001")])
+
+    rows = {r.source_id: r for r in _page(db, Query.parse()).rows}
+    assert (rows["D000001"].lexware_status, rows["D000001"].voucher_number) == ("paid", "RE0001")
+    assert (rows["D000000"].lexware_status, rows["D000000"].voucher_number) == ("draft", None)
+    assert (rows["D000002"].lexware_status, rows["D000002"].voucher_number) == (None, None)  # never sent

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from lexoffice import connections
 from lexoffice.documents import Stream
+from lexoffice.followup.labels import status_label
 from lexoffice.state import health, tenants
 from lexoffice.ui import access, api_keys, documents, oauth, send
 from lexoffice.ui.texts import STATE_WORDS, UI_STATES, WORDS, datum_senden, language, ui_state
@@ -36,6 +37,7 @@ PRODUCTION_APP_URL = "https://app.lexware.de"
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 templates.env.filters["datum_senden"] = datum_senden
+templates.env.filters["lexware_status"] = status_label
 templates.env.filters["day"] = lambda d, lang="de": "" if d is None else d.strftime(
     "%d.%m.%Y" if lang == "de" else "%Y-%m-%d")
 templates.env.filters["money"] = lambda v, lang="de": "" if v is None else (

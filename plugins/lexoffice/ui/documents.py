@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from lexoffice.documents import Stream
 from lexoffice.payloads import invoice_doc_key, transaction_doc_key
 from lexoffice.source import tables as src
-from lexoffice.state import outbox
+from lexoffice.state import lexware_status, outbox
 from lexoffice.ui.texts import UI_STATES, ui_state
 from lexoffice.windows import day_start, parse_day
 
@@ -89,6 +89,8 @@ class DocumentRow:
     last_error: str | None = None
     changed_after_send: bool = False
     purpose: str = ""
+    lexware_status: str | None = None  # invoices: what the accountant did with the draft (the nightly status step)
+    voucher_number: str | None = None  # invoices: the invoice number once finalized in Lexware
 
 
 @dataclass(frozen=True)
@@ -237,9 +239,11 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
         more = len(source_rows) == batch
         keys = [doc_key(r.id) for r in source_rows]
         stored = {r.doc_key: r for r in outbox.rows(state_engine, tenant_id=tenant_id, stream=stream, doc_keys=keys)}
+        in_lexware = lexware_status.statuses(state_engine, tenant_id=tenant_id, stream=str(stream), doc_keys=keys) \
+            if stream == Stream.INVOICES else {}
         for source_row, key in zip(source_rows, keys, strict=True):
             after = (source_row.event_at, source_row.id)
-            row = _row(stream, source_row, stored.get(key), source_row.id in queued_ids, amounts)
+            row = _row(stream, source_row, stored.get(key), source_row.id in queued_ids, amounts, in_lexware.get(key))
             if query.states and row.state not in query.states:
                 continue
             rows.append(row)
@@ -253,7 +257,7 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
 
 
 def _row(stream: Stream, source: Any, stored: outbox.OutboxRow | None, queued: bool,
-         amounts: dict[str, float]) -> DocumentRow:
+         amounts: dict[str, float], in_lexware: lexware_status.StatusRow | None = None) -> DocumentRow:
     state = ui_state(str(stored.state) if stored else None, queued=queued)
     common = {
         "source_id": source.id, "event_at": source.event_at, "state": state,
@@ -265,7 +269,8 @@ def _row(stream: Stream, source: Any, stored: outbox.OutboxRow | None, queued: b
     if stream == Stream.INVOICES:
         return DocumentRow(number=source.number or source.id, origin=source.origin or "manual",
                            party=source.party or "", day=source.voucher_date, amount=amounts.get(source.id),
-                           **common)
+                           lexware_status=in_lexware.status if in_lexware else None,
+                           voucher_number=in_lexware.voucher_number if in_lexware else None, **common)
     return DocumentRow(number=source.id, origin=source.account or "", party=source.party or "",
                        day=source.booking_date, amount=float(source.amount) if source.amount is not None else None,
                        purpose=source.purpose or "", **common)

@@ -78,6 +78,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "state": ("Status", "State"),
     "datum_senden": ("Datum senden", "Datum senden (sent at)"),
     "lexware_id": ("Lexware-ID", "Lexware id"),
+    "lexware_status": ("Status in Lexware", "Status in Lexware"),
+    "voucher_number": ("Rechnungsnummer", "Invoice number"),
     "reasons": ("Gründe", "Reasons"),
     "send": ("An die Buchhaltung senden", "Send to accounting"),
     "select_all": ("Alle auswählen", "Select all"),
