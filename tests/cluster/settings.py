@@ -78,6 +78,7 @@ def shared_settings(ep: Endpoints, *, fernet_key: str, jwt_secret: str, token_ke
         "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "true",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+        "AIRFLOW__CORE__MAX_MAP_LENGTH": "10000",  # as compose: more tenants than Airflow's default 1,024
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "true",
         "LEXOFFICE_TOKEN_KEY": token_key,
         "AIRFLOW_CONN_LEXOFFICE_STATE": f"postgres://{pg}/{ep.state_db}",
