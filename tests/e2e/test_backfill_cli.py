@@ -18,7 +18,7 @@ from tests.support import sources as src
 from tests.support.sandbox_server import free_port
 from tests.support.world import World
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]  # the waits below add up to 780 s
 
 DAG_ID = "lexoffice_invoice_drafts"
 BIN = Path(sys.executable).parent
