@@ -91,9 +91,11 @@ def test_backfill_create_sends_only_what_is_missing(world: World, tmp_path: Path
         _wait(healthy, 240, "airflow standalone to be healthy")
         _wait(lambda: _airflow(env, "dags", "details", DAG_ID, check=False).returncode == 0, 120,
               "the dag processor to parse the DAG")
-        # Backfill runs of a paused DAG stay queued; logical dates are the interval starts (03:00 Berlin), and
-        # --to-date is inclusive of logical dates at midnight UTC, so the night of the 7th needs 2026-10-08.
-        _airflow(env, "dags", "unpause", DAG_ID)
+        # Logical dates are the interval starts (03:00 Berlin), and --to-date is inclusive of logical dates at
+        # midnight UTC, so the night of the 7th needs 2026-10-08. The backfill is created while the DAG is still
+        # paused (its runs wait queued), then the DAG is unpaused: unpausing also schedules today's run, and on
+        # SQLite a backfill written while the scheduler works on that run can crash the scheduler's loop
+        # (StaleDataError on dag_run, seen on a loaded machine).
         # On SQLite, Airflow refuses backfill creation while the scheduler holds the database ("Database is
         # locked ... not supported on SQLite under concurrent access"); a retry goes through.
         for _attempt in range(6):
@@ -103,6 +105,7 @@ def test_backfill_create_sends_only_what_is_missing(world: World, tmp_path: Path
                 break
             time.sleep(3)
         assert created.returncode == 0, created.stdout[-2000:] + created.stderr[-2000:]
+        _airflow(env, "dags", "unpause", DAG_ID)
 
         metadata_db = tmp_path / "standalone.db"
 
