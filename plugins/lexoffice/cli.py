@@ -190,16 +190,15 @@ def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, ti
                   on_authorize_url: Any = None) -> None:
     """Send the person to Lexware's consent page ("Zugriff erlauben"), take the code, store the tokens."""
     from lexoffice.client import exchange_code
+    from lexoffice.client.auth import pkce_challenge
     from lexoffice.state.tokens import DbTokenStore
-
-    from lexoffice.ui.oauth import challenge
 
     settings = oauth_settings(tenant.lexoffice_conn_id)
     callback = OAuthCallback(port)
     verifier = secrets.token_urlsafe(64)  # PKCE (S256): a code intercepted on its way back is useless alone
     authorize_url = settings.urls["authorize"] + "?" + urlencode({
         "client_id": settings.client_id, "redirect_uri": callback.redirect_uri, "response_type": "code",
-        "state": callback.expected_state, "code_challenge": challenge(verifier), "code_challenge_method": "S256",
+        "state": callback.expected_state, "code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256",
     })
     print(f"Open this address, sign in to Lexware Office and click 'Zugriff erlauben':\n  {authorize_url}")
     if on_authorize_url:

@@ -233,7 +233,7 @@ def test_unsupported_grant_type_is_400(sandbox: SandboxServer, client: Any) -> N
 def test_a_code_issued_with_a_pkce_challenge_needs_its_verifier(sandbox: SandboxServer, client: Any) -> None:
     import secrets as random_secrets
 
-    from lexoffice.ui.oauth import challenge as s256
+    from lexoffice.client.auth import pkce_challenge as s256
 
     def pkce_pair() -> tuple[str, str]:
         verifier = random_secrets.token_urlsafe(64)

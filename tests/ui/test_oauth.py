@@ -68,7 +68,7 @@ def test_allow_access_flow(client: Any, oauth_world: World, tokens: dict[str, st
     from lexoffice.state import health, tenants
     from lexoffice.state.schema import oauth_pending
     from lexoffice.state.tokens import DbTokenStore
-    from lexoffice.ui.oauth import challenge
+    from lexoffice.client.auth import pkce_challenge as challenge
 
     authorize = _start(client, tokens)
     query = parse_qs(urlsplit(authorize).query)

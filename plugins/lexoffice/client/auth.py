@@ -10,8 +10,10 @@ before anyone uses the new access token.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import threading
 import time
@@ -252,6 +254,12 @@ def default_oauth_urls(api_base_url: str) -> dict[str, str]:
     else:
         base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", "")) + "/oauth2"
     return {"authorize": f"{base}/authorize", "token": f"{base}/token", "revoke": f"{base}/revoke"}
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 S256: base64url(sha256(verifier)) without padding. The verifier stays with us; only this goes with
+    the authorisation request, so a code intercepted on its way back is useless alone."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
 
 
 def exchange_code(

@@ -9,8 +9,6 @@ Tokens are stored encrypted (``state/tokens.py``) as the CLI stores them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +16,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from lexoffice.client.auth import pkce_challenge
 from lexoffice.state.db import utcnow, write_transaction
 from lexoffice.state.schema import oauth_pending
 
@@ -35,11 +34,6 @@ class Pending:
     redirect_uri: str
 
 
-def challenge(verifier: str) -> str:
-    """RFC 7636 S256: base64url(sha256(verifier)) without padding."""
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-
-
 def start(engine: sa.Engine, *, tenant_id: str, user_id: str, client_id: str, authorize_url: str,
           redirect_uri: str) -> str:
     """Remember a new flow and return the consent address to send the person to."""
@@ -53,7 +47,7 @@ def start(engine: sa.Engine, *, tenant_id: str, user_id: str, client_id: str, au
                                                      created_at=now))
     return authorize_url + "?" + urlencode({
         "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code", "state": state,
-        "code_challenge": challenge(verifier), "code_challenge_method": "S256",
+        "code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256",
     })
 
 
