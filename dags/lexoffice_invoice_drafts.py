@@ -1,7 +1,7 @@
 """Airflow DAG: invoice drafts from the field-service system into Lexware Office, as drafts, exactly once."""
 
-from lexoffice.connections import FIELDSERVICE_CONN_ID
-from lexoffice.dag_factory import build_dag
+from lexoffice.provider.connections import FIELDSERVICE_CONN_ID
+from lexoffice.provider.dag_factory import build_dag
 
 DOC_MD = """
 ### Invoice drafts → Lexware Office

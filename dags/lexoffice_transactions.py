@@ -1,7 +1,7 @@
 """Airflow DAG: completed bank and card transactions of the bank's own accounts into Lexware Office, exactly once."""
 
-from lexoffice.connections import BANK_CONN_ID
-from lexoffice.dag_factory import build_dag
+from lexoffice.provider.connections import BANK_CONN_ID
+from lexoffice.provider.dag_factory import build_dag
 
 DOC_MD = """
 ### Bank and card transactions → Lexware Office

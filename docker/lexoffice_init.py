@@ -67,7 +67,7 @@ def connection(conn_id: str) -> Any:
 
 
 def database_url(conn_id: str) -> str:
-    from lexoffice.connections import sqlalchemy_url
+    from lexoffice.provider.connections import sqlalchemy_url
 
     return sqlalchemy_url(connection(conn_id))
 
@@ -130,7 +130,7 @@ def seed_demo_sources(fieldservice_url: str, bank_url: str) -> None:
 
 def register_sandbox_organisation(tenant: DemoTenant) -> None:
     """The sandbox must know the organisation and API key of the tenant's connection before it connects."""
-    from lexoffice.hooks import api_base_url
+    from lexoffice.provider.hooks import api_base_url
 
     conn = connection(tenant.conn_id)
     base = api_base_url(conn.host, conn.port)
@@ -147,7 +147,7 @@ def register_sandbox_organisation(tenant: DemoTenant) -> None:
 
 def add_demo_tenant(tenant: DemoTenant) -> None:
     """Add and connect a demo tenant that is not there yet; leave an existing one exactly as a person left it."""
-    from lexoffice.connections import state_engine
+    from lexoffice.provider.connections import state_engine
     from lexoffice.state.tenants import TenantNotFound, get_tenant
 
     try:
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from lexoffice.connections import BANK_CONN_ID, FIELDSERVICE_CONN_ID, STATE_CONN_ID
+    from lexoffice.provider.connections import BANK_CONN_ID, FIELDSERVICE_CONN_ID, STATE_CONN_ID
 
     args = build_parser().parse_args(argv)
     say("state database")

@@ -36,7 +36,7 @@ def _state_engine(args: argparse.Namespace) -> Any:
         except Exception as err:  # noqa: BLE001 - becomes one line that says where and what to do
             raise StateDatabaseUnavailable(_where(url), err) from err
         return engine
-    from lexoffice import connections
+    from lexoffice.provider import connections
 
     try:
         return connections.state_engine()
@@ -155,7 +155,7 @@ def ensure_connection_visible(conn_id: str) -> None:
 
 
 def _hook_conn(conn_id: str) -> Any:
-    from lexoffice.hooks import LexofficeHook
+    from lexoffice.provider.hooks import LexofficeHook
 
     ensure_connection_visible(conn_id)
     return LexofficeHook.get_connection(conn_id)
@@ -173,7 +173,7 @@ class OAuthSettings:
 
 def oauth_settings(conn_id: str) -> OAuthSettings:
     from lexoffice.client import default_oauth_urls
-    from lexoffice.hooks import _as_bool, api_base_url
+    from lexoffice.provider.hooks import _as_bool, api_base_url
 
     conn = _hook_conn(conn_id)
     if not conn.login:
@@ -214,7 +214,7 @@ def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, ti
 
 
 def _profile(engine: Any, tenant: Any) -> dict[str, Any]:
-    from lexoffice.connections import client_factory
+    from lexoffice.provider.connections import client_factory
 
     ensure_connection_visible(tenant.lexoffice_conn_id)
     client = client_factory(engine)(tenant)
@@ -408,7 +408,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """List every document present more than once in Lexware; exit 1 when there is any (for cron/alerting)."""
-    from lexoffice.connections import client_factory
+    from lexoffice.provider.connections import client_factory
     from lexoffice.delivery import audit
     from lexoffice.state import tenants
 

@@ -43,7 +43,7 @@ def _init_sql_databases() -> set[str]:
 def test_state_and_source_connections_point_at_databases_the_postgres_init_creates(
     services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lexoffice.connections import BANK_CONN_ID, FIELDSERVICE_CONN_ID, STATE_CONN_ID, sqlalchemy_url
+    from lexoffice.provider.connections import BANK_CONN_ID, FIELDSERVICE_CONN_ID, STATE_CONN_ID, sqlalchemy_url
 
     env = environment(services["airflow-worker"])
     created = _init_sql_databases()
@@ -69,7 +69,7 @@ def test_demo_tenant_connections_reach_the_sandbox_over_http_on_purpose(
     services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lexoffice.client.errors import InsecureTransportError
-    from lexoffice.hooks import LexofficeHook, api_base_url
+    from lexoffice.provider.hooks import LexofficeHook, api_base_url
 
     env = environment(services["airflow-worker"])
     port = environment(services["sandbox"])["SANDBOX_PORT"]

@@ -48,7 +48,7 @@ def init_databases(postgres_server: PostgresServer) -> Iterator[list[str]]:
                 conn.execute(sa.text(statement))
         yield names
     finally:
-        from lexoffice.connections import engine_for_url
+        from lexoffice.provider.connections import engine_for_url
 
         engine_for_url.cache_clear()
         with admin.connect() as conn:
@@ -154,7 +154,7 @@ def test_init_without_demo_only_prepares_the_state_database(
         assert _tenants(url) == {}
         assert {"tenants", "outbox"} <= set(_row_counts(url))
     finally:
-        from lexoffice.connections import engine_for_url
+        from lexoffice.provider.connections import engine_for_url
 
         engine_for_url.cache_clear()
         with admin.connect() as conn:

@@ -26,7 +26,7 @@ def test_airflow_providers_list_shows_the_project() -> None:
 def test_lexoffice_is_a_connection_type_with_its_hook_and_form() -> None:
     hooks = _airflow("providers", "hooks")
     line = next(ln for ln in hooks.splitlines() if ln.strip().startswith("lexoffice"))
-    assert "lexoffice.hooks.LexofficeHook" in line
+    assert "lexoffice.provider.hooks.LexofficeHook" in line
     from airflow.providers_manager import ProvidersManager
 
     manager = ProvidersManager()

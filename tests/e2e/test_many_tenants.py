@@ -28,7 +28,7 @@ def _three_tenants(world: World) -> None:
 
 def test_more_tenants_than_the_map_limit_fail_up_front_with_the_setting_to_raise(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lexoffice.tasks import select_tenants
+    from lexoffice.provider.tasks import select_tenants
 
     _three_tenants(world)
     monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "2")

@@ -9,8 +9,8 @@ import requests
 
 from lexoffice.client import MemoryTokenStore, default_oauth_urls, exchange_code
 from lexoffice.client.errors import InsecureTransportError
-from lexoffice.hooks import LexofficeHook, api_base_url
-from lexoffice.provider_info import DEFAULT_HOST
+from lexoffice.provider.hooks import LexofficeHook, api_base_url
+from lexoffice.provider.provider_info import DEFAULT_HOST
 from tests.client.sandbox_helpers import consent, create_org, register_oauth_client
 
 CONN_ID = "lexoffice_tenant_a"
@@ -64,7 +64,7 @@ def test_extras_never_become_headers(sandbox, org, monkeypatch) -> None:
 def test_password_is_registered_with_airflows_masker(sandbox, org, monkeypatch) -> None:
     """Airflow masks a connection password it loads itself; the hook registers it too, so the key stays
     masked however the connection reached it (a spy on the hook's call, then the real masker)."""
-    import lexoffice.hooks as hooks_module
+    import lexoffice.provider.hooks as hooks_module
     from airflow.sdk._shared.secrets_masker import redact
 
     registered: list[str] = []
@@ -160,7 +160,7 @@ def test_api_base_url(host, port, expected) -> None:
 
 
 def test_hook_attributes_match_the_provider_metadata() -> None:
-    from lexoffice.provider_info import get_provider_info
+    from lexoffice.provider.provider_info import get_provider_info
 
     (conn_type,) = get_provider_info()["connection-types"]
     assert conn_type["connection-type"] == LexofficeHook.conn_type

@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path, help="create this file once imported and ready to go")
     args = parser.parse_args(argv)
 
-    from lexoffice import connections, pipeline
-    from lexoffice.hooks import LexofficeHook
+    from lexoffice import pipeline
+    from lexoffice.provider import connections
+    from lexoffice.provider.hooks import LexofficeHook
     from lexoffice.documents import Stream
     from lexoffice.state import tenants
     from lexoffice.state.db import init_db, make_engine

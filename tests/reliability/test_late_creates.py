@@ -25,9 +25,10 @@ LATE_SECONDS, GRACE_SECONDS = 25.0, 35.0
 def deliver_now(world: ReliabilityWorld, tenant_id: str, stream: str) -> None:
     """The next delivery at once (a DAG run takes longer than the late commit waits), through the same pipeline
     and connection as the DAG's deliver task."""
-    from lexoffice import connections, pipeline
+    from lexoffice import pipeline
+    from lexoffice.provider import connections
     from lexoffice.documents import Stream
-    from lexoffice.hooks import LexofficeHook
+    from lexoffice.provider.hooks import LexofficeHook
     from lexoffice.state import tenants
 
     tenant = tenants.get_tenant(world.state, tenant_id)

@@ -321,7 +321,7 @@ def test_a_missing_token_key_blocks_that_tenant_with_a_reason_and_the_others_car
         bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from lexoffice import connections
+    from lexoffice.provider import connections
     from lexoffice.delivery.result import TenantBlocked
 
     monkeypatch.delenv("LEXOFFICE_TOKEN_KEY", raising=False)

@@ -115,7 +115,7 @@ def test_plain_http_to_a_host_that_is_not_loopback_is_refused(monkeypatch: pytes
     from lexoffice.client import OAuth2Auth, exchange_code
     from lexoffice.client.auth import MemoryTokenStore
     from lexoffice.client.errors import InsecureTransportError
-    from lexoffice.hooks import LexofficeHook
+    from lexoffice.provider.hooks import LexofficeHook
 
     monkeypatch.setenv("AIRFLOW_CONN_LEXOFFICE_CLEARTEXT",
                        '{"conn_type": "lexoffice", "host": "http://api.lexware.example", "password": "%s"}' % API_KEY)

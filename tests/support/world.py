@@ -40,7 +40,7 @@ class World:
 
     # -- set-up ------------------------------------------------------------------------------------------------
     def engine(self, url: str) -> sa.Engine:
-        from lexoffice.connections import engine_for_url
+        from lexoffice.provider.connections import engine_for_url
 
         return engine_for_url(url)
 

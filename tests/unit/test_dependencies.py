@@ -17,7 +17,7 @@ REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt")
 #: Requirements used without an ``import`` of their own: (file, text in it that shows the use).
 USED_WITHOUT_IMPORT = {
     # the "postgres" connection type in Airflow's UI, read by connections.py
-    "apache-airflow-providers-postgres": ("plugins/lexoffice/connections.py", '"postgres"'),
+    "apache-airflow-providers-postgres": ("plugins/lexoffice/provider/connections.py", '"postgres"'),
     # the CeleryExecutor of the compose stack and tests/cluster, with Redis as its broker
     "apache-airflow-providers-celery": ("docker-compose.yaml", "CeleryExecutor"),
     "celery": ("docker-compose.yaml", "CeleryExecutor"),

@@ -1,6 +1,6 @@
 """A Lexware Office HTTP client without Airflow: auth, throttle, the retry policy, typed errors and calls.
 
-Airflow adapts a connection to it in ``lexoffice.hooks``; everything else (CLI, tests, the sandbox demo)
+Airflow adapts a connection to it in ``lexoffice.provider.hooks``; everything else (CLI, tests, the sandbox demo)
 uses it directly. See docs/client.md.
 """
 

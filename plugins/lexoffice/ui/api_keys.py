@@ -12,7 +12,7 @@ import os
 from airflow.models.connection import Connection
 from airflow.utils.session import create_session
 
-from lexoffice.provider_info import DEFAULT_HOST
+from lexoffice.provider.provider_info import DEFAULT_HOST
 
 
 class ManagedElsewhere(RuntimeError):

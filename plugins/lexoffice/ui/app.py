@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from lexoffice import connections
+from lexoffice.provider import connections
 from lexoffice.documents import Stream
 from lexoffice.followup.labels import status_label
 from lexoffice.state import health, tenants
@@ -91,7 +91,7 @@ def lexware_app_url(conn_id: str) -> str:
     """The Lexware Office web app of a tenant's API (for links to a draft); the sandbox serves itself."""
     from lexoffice.cli import ensure_connection_visible
     from lexoffice.client.auth import PRODUCTION_API_HOST
-    from lexoffice.hooks import LexofficeHook, api_base_url
+    from lexoffice.provider.hooks import LexofficeHook, api_base_url
 
     try:
         ensure_connection_visible(conn_id)

@@ -20,7 +20,7 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [
             {
                 "connection-type": "lexoffice",
-                "hook-class-name": "lexoffice.hooks.LexofficeHook",
+                "hook-class-name": "lexoffice.provider.hooks.LexofficeHook",
                 "hook-name": "Lexware Office",
                 "ui-field-behaviour": {
                     "hidden-fields": ["port", "schema"],

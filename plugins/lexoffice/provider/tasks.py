@@ -10,10 +10,11 @@ from typing import Any
 import pendulum
 from airflow.sdk.exceptions import AirflowFailException
 
-from lexoffice import connections, pipeline
+from lexoffice import pipeline
 from lexoffice import report as reporting
 from lexoffice.delivery.result import TenantBlocked
 from lexoffice.documents import Stream
+from lexoffice.provider import connections
 from lexoffice.state import health, outbox, runs, tenants
 from lexoffice.windows import WindowError, clamp, lookback_from_env, requested_window
 
@@ -35,7 +36,7 @@ def lease_ttl_seconds() -> float:
 
 
 def _confirm_grace_seconds(tenant: Any) -> float:
-    from lexoffice.hooks import LexofficeHook
+    from lexoffice.provider.hooks import LexofficeHook
 
     try:
         return LexofficeHook(tenant.lexoffice_conn_id).confirm_grace_seconds()

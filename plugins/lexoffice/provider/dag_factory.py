@@ -64,7 +64,7 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
         @task(task_id="select_tenants", retries=0)
         def select_tenants() -> list[dict[str, str]]:
             """Check the params and list the tenants of this stream (refuses invalid params with the reason)."""
-            from lexoffice.tasks import select_tenants as impl
+            from lexoffice.provider.tasks import select_tenants as impl
 
             return impl(stream, get_current_context())
 
@@ -73,7 +73,7 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
             @task(task_id="stage", map_index_template="{{ tenant_label }}", multiple_outputs=False)
             def stage(tenant: dict[str, str]) -> dict[str, Any]:
                 """Extract the window (or selection) from the source, validate it, record it in the outbox."""
-                from lexoffice.tasks import stage as impl
+                from lexoffice.provider.tasks import stage as impl
 
                 context = get_current_context()
                 context["tenant_label"] = tenant["name"]
@@ -82,7 +82,7 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
             @task(task_id="deliver", map_index_template="{{ tenant_label }}", multiple_outputs=False)
             def deliver(tenant: dict[str, str], staged: dict[str, Any]) -> dict[str, Any]:
                 """Send the tenant's pending documents to Lexware Office exactly once (or preview them)."""
-                from lexoffice.tasks import deliver as impl
+                from lexoffice.provider.tasks import deliver as impl
 
                 context = get_current_context()
                 context["tenant_label"] = tenant["name"]
@@ -93,7 +93,7 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
             def report(tenant: dict[str, str]) -> dict[str, int]:
                 """Counts by state and every failure with its reason; runs even when delivery was blocked, and then
                 fails so that the DAG run fails and alerting fires."""
-                from lexoffice.tasks import report as impl
+                from lexoffice.provider.tasks import report as impl
 
                 context = get_current_context()
                 context["tenant_label"] = tenant["name"]
@@ -103,7 +103,7 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
             def status(tenant: dict[str, str]) -> dict[str, Any]:
                 """Read back what became of the sent invoices in Lexware Office (status, voucher number), after
                 this tenant's delivery and within its rate budget; optionally write it back to the source."""
-                from lexoffice.tasks import sync_status as impl
+                from lexoffice.provider.tasks import sync_status as impl
 
                 context = get_current_context()
                 context["tenant_label"] = tenant["name"]

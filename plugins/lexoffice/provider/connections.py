@@ -60,7 +60,7 @@ def state_engine() -> Any:
 
 def client_factory(engine: Any):  # noqa: ANN201 - returns a callable(tenant) -> LexofficeClient
     """Clients for tenants: OAuth tokens in the state DB, one rate budget per Lexware organisation across processes."""
-    from lexoffice.hooks import LexofficeHook
+    from lexoffice.provider.hooks import LexofficeHook
     from lexoffice.state.locks import DbRateLimiter
     from lexoffice.state.tokens import DbTokenStore
 

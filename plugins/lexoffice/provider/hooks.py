@@ -26,7 +26,7 @@ from lexoffice.client import (
 )
 from lexoffice.client.errors import LexofficeError
 from lexoffice.delivery import grace
-from lexoffice.provider_info import DEFAULT_HOST
+from lexoffice.provider.provider_info import DEFAULT_HOST
 
 _TRUE = {"1", "true", "yes", "on"}
 
