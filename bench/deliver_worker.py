@@ -1,7 +1,7 @@
 """One tenant's delivery in its own OS process (started by ``bench.delivery`` through ``bench.processes``).
 
 Protocol over the pipe: the worker builds its engine, tenant and client factory, sends ``{"ready": True}``,
-waits for ``"go"``, runs ``pipeline.deliver_tenant`` with a real ``LexofficeClient`` over HTTP, and sends
+waits for ``"go"``, runs ``delivery.run.deliver_tenant`` with a real ``LexofficeClient`` over HTTP, and sends
 one result dict. Waiting for ``go`` lets many workers start sending at the same moment.
 """
 
@@ -40,7 +40,7 @@ def run(config: dict[str, Any], conn: Connection) -> None:
 
 def _deliver(config: dict[str, Any], conn: Connection) -> None:
     logging.basicConfig(level=logging.WARNING)
-    from lexoffice import pipeline
+    from lexoffice.delivery import run as delivery_run
     from lexoffice.client import ApiKeyAuth, LexofficeClient
     from lexoffice.documents import Stream
     from lexoffice.state import tenants
@@ -63,7 +63,7 @@ def _deliver(config: dict[str, Any], conn: Connection) -> None:
     outcome: dict[str, Any] = {}
     error = None
     try:
-        outcome = pipeline.deliver_tenant(state_engine=state, tenant=tenant, stream=Stream.INVOICES,
+        outcome = delivery_run.deliver_tenant(state_engine=state, tenant=tenant, stream=Stream.INVOICES,
                                           client_factory=client_factory, source_engine=source,
                                           run_id="bench").as_dict()
     except Exception as exc:  # reported in the table, never hidden

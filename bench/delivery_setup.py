@@ -92,11 +92,11 @@ def _create_contacts(base_url: str, api_key: str, bodies: list[dict[str, Any]]) 
 
 def prepare(infra: Infra, state_url: str, scenarios: Sequence[Scenario]) -> list[PreparedTenant]:
     """Generate, stage and set up every scenario; returns them ready for ``deliver_worker``."""
-    from lexoffice import pipeline
+    from lexoffice.staging import stage
     from lexoffice.documents import Stream
     from lexoffice.state import mappings, outbox, tenants
     from lexoffice.state.db import init_db, make_engine
-    from lexoffice.windows import Window
+    from lexoffice.staging.windows import Window
 
     state = make_engine(state_url)
     init_db(state)
@@ -118,7 +118,7 @@ def prepare(infra: Infra, state_url: str, scenarios: Sequence[Scenario]) -> list
                                         at=pendulum.now("UTC"))
         source = make_engine(url)
         try:
-            pipeline.stage_tenant(state_engine=state, source_engine=source, tenant=tenant, stream=Stream.INVOICES,
+            stage.stage_tenant(state_engine=state, source_engine=source, tenant=tenant, stream=Stream.INVOICES,
                                   window=Window(*STAGE_WINDOW), run_id="bench-setup")
         finally:
             source.dispose()

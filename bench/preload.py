@@ -1,7 +1,8 @@
 """Imported once by the forkserver (``bench.processes``) so that workers start without import time."""
 
 import lexoffice.client  # noqa: F401
-import lexoffice.pipeline  # noqa: F401
+import lexoffice.delivery.run  # noqa: F401
+import lexoffice.staging.stage  # noqa: F401
 import lexoffice.source.invoices  # noqa: F401
 import lexoffice.source.transactions  # noqa: F401
 import lexoffice.state.locks  # noqa: F401

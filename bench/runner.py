@@ -225,7 +225,7 @@ def notes(results: Results) -> list[str]:
     return [
         "Rates and request counts come from the sandbox's request log (server receive times), after the workers' "
         "common start.",
-        f"Delivery ran in {len(results.outcomes)} OS processes (pipeline.deliver_tenant with a real LexofficeClient "
+        f"Delivery ran in {len(results.outcomes)} OS processes (delivery.run.deliver_tenant with a real LexofficeClient "
         f"over HTTP), each tenant its own sandbox organisation limited to 2 requests/s; item 5 uses "
         f"{results.scale.parallel_tenants} OS processes, not Airflow's LocalExecutor. They used {fmt_s(worker_cpu)} "
         f"CPU in all{sandbox}, alongside the staging runs.",

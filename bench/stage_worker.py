@@ -1,6 +1,6 @@
 """One staging run in its own OS process (started by ``bench.staging`` through ``bench.processes``).
 
-Runs ``pipeline.stage_tenant`` over one window of the source and sends a ``progress`` message after every
+Runs ``staging.stage.stage_tenant`` over one window of the source and sends a ``progress`` message after every
 outbox batch (documents so far, seconds, current and peak RSS) and a final ``done`` message. The parent may
 stop a run at its deadline and still knows how far it got and how much memory it used. With
 ``"profile": true`` the run goes under cProfile and ``done`` carries where the time went.
@@ -70,11 +70,11 @@ def _stage(config: dict[str, Any], conn: Connection) -> None:
     logging.basicConfig(level=logging.WARNING)
     if config.get("profile"):
         os.environ["LEXOFFICE_BACKGROUND_THREADS"] = "0"  # cProfile sees only the thread that enables it
-    from lexoffice import pipeline
+    from lexoffice.staging import stage
     from lexoffice.documents import Stream
     from lexoffice.state import tenants
     from lexoffice.state.db import make_engine
-    from lexoffice.windows import Window
+    from lexoffice.staging.windows import Window
 
     # stage_tenant imports the stream's source module (and with it pandas) on first use; the forkserver has
     # imported it already (bench.preload), so import time is not counted as staging time.
@@ -104,7 +104,7 @@ def _stage(config: dict[str, Any], conn: Connection) -> None:
     began = time.perf_counter()  # read by stage_and_report
     if profile:
         profile.enable()
-    result = pipeline.stage_tenant(state_engine=state, source_engine=source, tenant=tenant,
+    result = stage.stage_tenant(state_engine=state, source_engine=source, tenant=tenant,
                                    stream=Stream(config["stream"]), window=window, run_id="bench",
                                    on_progress=report)
     if profile:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pendulum
 import pytest
 
-from lexoffice import pipeline
+from lexoffice.delivery import run as delivery_run
 from lexoffice.delivery.result import TenantBlocked
 from lexoffice.documents import Stream
 from lexoffice.followup.status_sync import run_for_tenant
@@ -83,7 +83,7 @@ def test_a_deleted_draft_is_never_sent_again_automatically(office: Office, long_
     assert current(office)["a"] == ("deleted", None)
 
     mark = office.request_mark()
-    result = pipeline.deliver_tenant(state_engine=office.engine, tenant=office.tenant, stream=Stream.INVOICES,
+    result = delivery_run.deliver_tenant(state_engine=office.engine, tenant=office.tenant, stream=Stream.INVOICES,
                                      client_factory=office.client, lease_wait=30)
     assert result.as_dict()["sent"] == 0
     assert not [r for r in office.requests_since(mark) if r[0] == "POST"]

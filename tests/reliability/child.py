@@ -1,7 +1,7 @@
 """A delivery in a process of its own, so a test can SIGKILL it mid-POST or run several at once.
 
-It does what a DAG run's stage and deliver tasks do for one tenant (``pipeline.stage_tenant`` and
-``pipeline.deliver_tenant``, with the Airflow connections from the environment), and prints the delivery
+It does what a DAG run's stage and deliver tasks do for one tenant (``staging.stage.stage_tenant`` and
+``delivery.run.deliver_tenant``, with the Airflow connections from the environment), and prints the delivery
 result, with its start and end time, as one JSON line. With ``--ready-file`` and ``--go-file`` it says when
 it is ready and waits for the signal, so several children start at the same moment.
 
@@ -36,13 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path, help="create this file once imported and ready to go")
     args = parser.parse_args(argv)
 
-    from lexoffice import pipeline
+    from lexoffice.delivery import run as delivery_run
     from lexoffice.provider import connections
     from lexoffice.provider.hooks import LexofficeHook
+    from lexoffice.staging import stage
     from lexoffice.documents import Stream
     from lexoffice.state import tenants
     from lexoffice.state.db import init_db, make_engine
-    from lexoffice.windows import Window, day_start
+    from lexoffice.staging.windows import Window, day_start
 
     state = make_engine(args.state_url)
     init_db(state)
@@ -61,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         if source is not None:
             start = day_start(date.fromisoformat(args.from_day))
             end = day_start(date.fromisoformat(args.to_day) + timedelta(days=1))
-            pipeline.stage_tenant(state_engine=state, source_engine=source, tenant=tenant, stream=stream,
+            stage.stage_tenant(state_engine=state, source_engine=source, tenant=tenant, stream=stream,
                                   window=Window(start, end), run_id=args.run_id)
-        result = pipeline.deliver_tenant(
+        result = delivery_run.deliver_tenant(
             state_engine=state, tenant=tenant, stream=stream, client_factory=connections.client_factory(state),
             source_engine=source if stream == Stream.INVOICES else None, run_id=args.run_id,
             lease_ttl=args.lease_ttl,

@@ -25,14 +25,14 @@ LATE_SECONDS, GRACE_SECONDS = 25.0, 35.0
 def deliver_now(world: ReliabilityWorld, tenant_id: str, stream: str) -> None:
     """The next delivery at once (a DAG run takes longer than the late commit waits), through the same pipeline
     and connection as the DAG's deliver task."""
-    from lexoffice import pipeline
+    from lexoffice.delivery import run as delivery_run
     from lexoffice.provider import connections
     from lexoffice.documents import Stream
     from lexoffice.provider.hooks import LexofficeHook
     from lexoffice.state import tenants
 
     tenant = tenants.get_tenant(world.state, tenant_id)
-    pipeline.deliver_tenant(state_engine=world.state, tenant=tenant, stream=Stream(stream),
+    delivery_run.deliver_tenant(state_engine=world.state, tenant=tenant, stream=Stream(stream),
                             client_factory=connections.client_factory(world.state),
                             source_engine=world.engine(world.fieldservice_url) if stream == "invoices" else None,
                             confirm_grace_seconds=LexofficeHook(tenant.lexoffice_conn_id).confirm_grace_seconds())

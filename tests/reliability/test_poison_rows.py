@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from lexoffice import pipeline
+from lexoffice.delivery import run as delivery_run
+from lexoffice.staging import stage
 from lexoffice.documents import Stream
 from lexoffice.source.schema import create_schema
 from lexoffice.state import outbox, tenants
 from lexoffice.state.db import init_db, make_engine
-from lexoffice.windows import Window
+from lexoffice.staging.windows import Window
 from tests.client.sandbox_helpers import api_key_client, create_org, stored
 from tests.support import sources as src
 from tests.support.sandbox_server import SandboxServer
@@ -45,11 +46,11 @@ class Bank:
         return tenants.get_tenant(self.engine, TENANT)
 
     def stage(self, stream: Stream = Stream.TRANSACTIONS) -> dict[str, Any]:
-        return pipeline.stage_tenant(state_engine=self.engine, source_engine=self.engine, tenant=self.tenant(),
+        return stage.stage_tenant(state_engine=self.engine, source_engine=self.engine, tenant=self.tenant(),
                                      stream=stream, window=WINDOW)
 
     def deliver(self, stream: Stream = Stream.TRANSACTIONS) -> Any:
-        return pipeline.deliver_tenant(state_engine=self.engine, tenant=self.tenant(), stream=stream,
+        return delivery_run.deliver_tenant(state_engine=self.engine, tenant=self.tenant(), stream=stream,
                                        client_factory=lambda _t: api_key_client(self.sandbox, self.org),
                                        source_engine=self.engine, lease_wait=30)
 
@@ -183,7 +184,7 @@ def test_an_unparsable_completion_time_is_a_reason_and_the_window_goes_on(
     bank.execute("UPDATE transactions SET completed_at = '2026-10-05 25:00:00.000000' WHERE id = 'b-bad'")
     bank.execute("UPDATE transactions SET updated_at = 'gestern' WHERE id = 'c-ok'")
     # Pages of 3 in (completed_at, id) order: a-ok, c-ok, b-bad; the next page starts after the bad time.
-    monkeypatch.setattr(pipeline, "SOURCE_PAGE", 3)
+    monkeypatch.setattr(stage, "SOURCE_PAGE", 3)
 
     bank.stage()
     bank.deliver()
@@ -336,7 +337,7 @@ def test_a_missing_token_key_blocks_that_tenant_with_a_reason_and_the_others_car
     src.transaction(bank.engine, "t-1", "giro", amount=-1)
 
     with pytest.raises(TenantBlocked, match="LEXOFFICE_TOKEN_KEY"):
-        pipeline.deliver_tenant(state_engine=bank.engine, tenant=tenants.get_tenant(bank.engine, "oautht"),
+        delivery_run.deliver_tenant(state_engine=bank.engine, tenant=tenants.get_tenant(bank.engine, "oautht"),
                                 stream=Stream.TRANSACTIONS, client_factory=connections.client_factory(bank.engine),
                                 lease_wait=30)
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from lexoffice.source import draft_facts
 from lexoffice.source.schema import create_schema
-from lexoffice.windows import Window
+from lexoffice.staging.windows import Window
 from tests.support import sources as src
 
 NIGHT = Window(src.at("2026-10-05", 3), src.at("2026-10-06", 3))

@@ -126,7 +126,7 @@ def test_window_yields_bounded_chunks_lazily(source: sa.Engine) -> None:
     first = next(iterator)
     time.sleep(0.3)  # time enough for an unbounded reader to read everything
     assert len(first) == 5
-    # Lazy: on a database server the next page is read while this one is used (lexoffice.background), no more.
+    # Lazy: on a database server the next page is read while this one is used (lexoffice.staging.background), no more.
     read_ahead = 1 if source.dialect.name != "sqlite" else 0
     assert len(statements.pages) <= 1 + read_ahead and len(statements.line_queries) <= 1 + read_ahead
     chunks = [first, *iterator]

@@ -1,4 +1,4 @@
-"""pipeline.stage_tenant over many pages: every document staged once, progress after every batch, and the
+"""staging.stage.stage_tenant over many pages: every document staged once, progress after every batch, and the
 overlapped path (read-ahead and write-behind threads, PostgreSQL) stores exactly what the serial one does."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from demo.generate import generate_bank
-from lexoffice import pipeline
+from lexoffice.staging import stage
 from lexoffice.documents import Stream
 from lexoffice.source.invoices import iter_invoice_documents
 from lexoffice.source.transactions import iter_transaction_documents
 from lexoffice.state import tenants
 from lexoffice.state.db import init_db
-from lexoffice.windows import Window
+from lexoffice.staging.windows import Window
 from tests.source.staged import fieldservice_tenants, stored
 
 WINDOW = Window(datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 7, 1, tzinfo=timezone.utc))
@@ -27,14 +27,14 @@ EXPORT_SINCE = date(2025, 1, 1)
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages of 37 documents and outbox batches of 16 (a few hundred documents make many of each); progress
     is logged after every batch."""
-    monkeypatch.setattr(pipeline, "SOURCE_PAGE", 37)
-    monkeypatch.setattr(pipeline, "STAGE_BATCH", 16)
-    monkeypatch.setattr(pipeline, "PROGRESS_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr(stage, "SOURCE_PAGE", 37)
+    monkeypatch.setattr(stage, "STAGE_BATCH", 16)
+    monkeypatch.setattr(stage, "PROGRESS_EVERY_SECONDS", 0.0)
 
 
 def _stage(engine: sa.Engine, tenant_id: str, stream: Stream, **kwargs) -> dict:
     tenant = tenants.get_tenant(engine, tenant_id)
-    return pipeline.stage_tenant(state_engine=engine, source_engine=engine, tenant=tenant, stream=stream,
+    return stage.stage_tenant(state_engine=engine, source_engine=engine, tenant=tenant, stream=stream,
                                  window=WINDOW, run_id="run-1", **kwargs)
 
 
@@ -51,7 +51,7 @@ def test_many_pages_of_transactions_are_staged_once_with_progress(engine: sa.Eng
         export_since=datetime(2025, 1, 1, tzinfo=timezone.utc)) for doc in chunk}
     seen: list[int] = []
 
-    with caplog.at_level(logging.INFO, logger="lexoffice.pipeline"):
+    with caplog.at_level(logging.INFO, logger="lexoffice.staging.stage"):
         result = _stage(engine, "t1", Stream.TRANSACTIONS, on_progress=lambda counts: seen.append(counts.total))
 
     counts = result["counts"]

@@ -86,7 +86,7 @@ def test_chunks_are_bounded_and_lazy(source: sa.Engine) -> None:
     iterator = iter_transaction_documents(source, company_id="bc-a", start=START, end=END, chunk_size=4)
     first = next(iterator)
     time.sleep(0.3)  # time enough for an unbounded reader to read everything
-    # Lazy: on a database server the next page is read while this one is used (lexoffice.background), no more.
+    # Lazy: on a database server the next page is read while this one is used (lexoffice.staging.background), no more.
     read_ahead = 1 if source.dialect.name != "sqlite" else 0
     assert len(first) == 4 and 1 <= len(page_sizes) <= 1 + read_ahead
     chunks = [first, *iterator]

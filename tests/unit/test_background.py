@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lexoffice.background import read_ahead, write_behind
+from lexoffice.staging.background import read_ahead, write_behind
 from tests.support.waiting import GENEROUS
 
 

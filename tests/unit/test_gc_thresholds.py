@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lexoffice.gc_thresholds import STAGING_THRESHOLDS, bulk_allocation
+from lexoffice.staging.gc_thresholds import STAGING_THRESHOLDS, bulk_allocation
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 import pendulum
 import pytest
 
-from lexoffice.windows import Window, WindowError, clamp, day_start, requested_window, split
+from lexoffice.staging.windows import Window, WindowError, clamp, day_start, requested_window, split
 
 NOW = pendulum.datetime(2025, 3, 10, 12, tz="UTC")
 
@@ -104,7 +104,7 @@ def test_a_nightly_window_starts_a_look_back_earlier_and_explicit_dates_do_not()
 def test_look_back_from_the_environment(monkeypatch):
     from datetime import timedelta
 
-    from lexoffice.windows import LOOKBACK_ENV, lookback_from_env
+    from lexoffice.staging.windows import LOOKBACK_ENV, lookback_from_env
 
     monkeypatch.delenv(LOOKBACK_ENV, raising=False)
     assert lookback_from_env() == timedelta(days=3)

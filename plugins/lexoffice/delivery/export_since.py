@@ -17,7 +17,7 @@ from typing import Any
 from lexoffice.documents import Stream
 from lexoffice.state import outbox
 from lexoffice.validation.reasons import BEFORE_EXPORT_SINCE
-from lexoffice.windows import before_export_since
+from lexoffice.staging.windows import before_export_since
 
 log = logging.getLogger(__name__)
 

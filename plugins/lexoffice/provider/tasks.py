@@ -1,5 +1,5 @@
 """What the DAG tasks do, given an Airflow context: resolve params, windows and connections, then call the
-Airflow-free pipeline. XCom carries small summaries only (counts, ids), never payloads."""
+Airflow-free steps (staging.stage, delivery.run). XCom carries small summaries only (counts, ids), never payloads."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Any
 import pendulum
 from airflow.sdk.exceptions import AirflowFailException
 
-from lexoffice import pipeline
 from lexoffice import report as reporting
+from lexoffice.delivery import run as delivery_run
 from lexoffice.delivery.result import TenantBlocked
 from lexoffice.documents import Stream
 from lexoffice.provider import connections
+from lexoffice.staging import stage as staging
 from lexoffice.state import health, outbox, runs, tenants
-from lexoffice.windows import WindowError, clamp, lookback_from_env, requested_window
+from lexoffice.staging.windows import WindowError, clamp, lookback_from_env, requested_window
 
 log = logging.getLogger(__name__)
 # How long the organisation lease of a sender that died (or lost its state database) blocks the next sender.
@@ -125,14 +126,14 @@ def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, A
             return {"tenant_id": tenant_id, "window": None, "counts": {}, "doc_keys": None, "skipped": message}
     source = connections.engine_for(source_conn_id)
     if window is not None and _sends_requested_only(engine, tenant_id, stream):
-        staged = pipeline.stage_requested(state_engine=engine, source_engine=source, tenant=tenant, window=window,
+        staged = staging.stage_requested(state_engine=engine, source_engine=source, tenant=tenant, window=window,
                                           run_id=context["run_id"])
     else:
-        staged = pipeline.stage_tenant(state_engine=engine, source_engine=source, tenant=tenant,
+        staged = staging.stage_tenant(state_engine=engine, source_engine=source, tenant=tenant,
                                        stream=Stream(stream), window=window, source_ids=ids or None,
                                        run_id=context["run_id"])
     if window is not None:
-        staged["rechecked"] = pipeline.recheck_tenant_reasons(state_engine=engine, source_engine=source,
+        staged["rechecked"] = staging.recheck_tenant_reasons(state_engine=engine, source_engine=source,
                                                               tenant=tenant, stream=Stream(stream),
                                                               run_id=context["run_id"])
     return staged
@@ -163,7 +164,7 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
             log.info("%d rejected document(s) selected again, back to pending and sent now: %s", len(again),
                      ", ".join(again))
     elif not params.get("document_ids") and _sends_requested_only(engine, tenant_id, stream):
-        selection = pipeline.requested_doc_keys(state_engine=engine, tenant=tenant,
+        selection = delivery_run.requested_doc_keys(state_engine=engine, tenant=tenant,
                                                 source_engine=connections.engine_for(source_conn_id))
     if not tenant.connected and not params.get("dry_run"):
         # A deliberate disconnect is not an alert: documents are staged and wait for the reconnect.
@@ -173,7 +174,7 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
         _record(engine, context, tenant_id, stream, started, "disconnected", {}, message)
         return {"sent": 0, "message": message}
     try:
-        result = pipeline.deliver_tenant(
+        result = delivery_run.deliver_tenant(
             state_engine=engine, tenant=tenant, stream=Stream(stream),
             client_factory=connections.client_factory(engine),
             source_engine=connections.engine_for(source_conn_id) if stream == Stream.INVOICES else None,

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 
 from lexoffice.source.extract import batches, fetch, query
-from lexoffice.windows import Window
+from lexoffice.staging.windows import Window
 
 
 def requested_in_window(engine: sa.Engine, *, company_id: str, window: Window) -> list[str]:

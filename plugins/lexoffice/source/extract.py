@@ -4,7 +4,7 @@ Windows use keyset paging on (cursor time, id): each page is one indexed range s
 the previous page's last row, so the thousandth page costs what the first did and nothing is read twice.
 Selections by id send at most one page of ids per query. Each page opens its own connection and returns
 it before the page is handed on, so no transaction stays open while the caller stages documents.
-``source_pages`` reads the next page in a thread while the caller works on the current one (``lexoffice.background``).
+``source_pages`` reads the next page in a thread while the caller works on the current one (``lexoffice.staging.background``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from lexoffice import background
+from lexoffice.staging import background
 from lexoffice.source.sql import read_sql, strip_comments
 from lexoffice.source.timestamps import UtcDateTime, require_aware
 

@@ -21,7 +21,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from lexoffice import background
+from lexoffice.staging import background
 from lexoffice.documents import Reason, StagedDocument
 from lexoffice.state.db import dialect_insert, is_postgres, read_transaction, utcnow, write_transaction
 from lexoffice.state.schema import outbox, tenants

@@ -23,7 +23,7 @@ from lexoffice.payloads import invoice_doc_key, transaction_doc_key
 from lexoffice.source import tables as src
 from lexoffice.state import lexware_status, outbox
 from lexoffice.ui.texts import UI_STATES, ui_state
-from lexoffice.windows import day_start, parse_day
+from lexoffice.staging.windows import day_start, parse_day
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
