@@ -361,6 +361,7 @@ def cmd_set_export_since(args: argparse.Namespace) -> int:
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
+    """Send again what a person chose: rejected documents, and drafts deleted in Lexware (outbox.resend)."""
     from lexoffice import payloads
     from lexoffice.state import outbox, tenants
 
@@ -368,13 +369,13 @@ def cmd_resend(args: argparse.Namespace) -> int:
     tenants.get_tenant(engine, args.tenant_id)  # a clear error for an unknown tenant
     key_of = payloads.invoice_doc_key if args.stream == "invoices" else payloads.transaction_doc_key
     keys = [key_of(i) for i in args.ids]
-    moved = outbox.resend_rejected(engine, tenant_id=args.tenant_id, stream=args.stream, doc_keys=keys,
-                                   actor=f"lexoffice resend ({getpass.getuser()})")
-    for key in moved:
-        print(f"{key}: rejected -> pending; sent by the next run")
-    for key in sorted(set(keys) - set(moved)):
-        print(f"{key}: not rejected (see `lexoffice report --tenant {args.tenant_id}`); unchanged")
-    return 0 if moved else 1
+    result = outbox.resend(engine, tenant_id=args.tenant_id, stream=args.stream, doc_keys=keys,
+                           actor=f"lexoffice resend ({getpass.getuser()})")
+    for key in result.moved:
+        print(f"{key}: -> pending; sent by the next run (der nächste Lauf sendet ihn)")
+    for key, why in result.refused.items():
+        print(f"{key}: unchanged: {why} (see `lexoffice report --tenant {args.tenant_id}`)")
+    return 0 if result.moved else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -447,15 +448,6 @@ def cmd_tenant_writeback(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_resend_deleted(args: argparse.Namespace) -> int:
-    from lexoffice.followup.resend import resend_deleted
-
-    released = resend_deleted(_state_engine(args), tenant_id=args.tenant_id, source_ids=args.ids)
-    print(f"tenant {args.tenant_id}: {len(released)} in Lexware gelöschte(r) Entwurf/Entwürfe zum erneuten Senden "
-          "freigegeben; der nächste Lauf sendet sie (released; the next run sends them)")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lexoffice", description=__doc__)
     parser.add_argument("--state-url", help="SQLAlchemy URL of the state database (default: env "
@@ -512,16 +504,14 @@ def build_parser() -> argparse.ArgumentParser:
     onoff.add_argument("--off", dest="on", action="store_false")
     p.set_defaults(func=cmd_tenant_writeback)
 
-    p = sub.add_parser("resend-deleted", help="send again drafts the accountant deleted in Lexware Office")
-    p.add_argument("tenant_id")
-    p.add_argument("ids", nargs="+", help="source ids of the drafts (the report's id column)")
-    p.set_defaults(func=cmd_resend_deleted)
-
-    res = sub.add_parser("resend", help="send rejected documents again (after fixing them in Lexware Office)")
-    res.add_argument("tenant_id")
-    res.add_argument("ids", nargs="+", help="source ids (the 'id' column of `lexoffice report`)")
-    res.add_argument("--stream", choices=["invoices", "transactions"], default="invoices")
-    res.set_defaults(func=cmd_resend)
+    for name, helptext in (("resend", "send again rejected documents (after fixing them in Lexware Office) and "
+                                      "drafts the accountant deleted in Lexware Office"),
+                           ("resend-deleted", "deprecated: the same as `resend`")):
+        res = sub.add_parser(name, help=helptext)
+        res.add_argument("tenant_id")
+        res.add_argument("ids", nargs="+", help="source ids (the 'id' column of `lexoffice report`)")
+        res.add_argument("--stream", choices=["invoices", "transactions"], default="invoices")
+        res.set_defaults(func=cmd_resend)
 
     rep = sub.add_parser("report", help="per document: state, Lexware id, Datum senden, reason")
     rep.add_argument("--tenant")

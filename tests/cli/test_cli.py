@@ -219,7 +219,7 @@ def test_resend_puts_rejected_documents_back_and_says_what_it_left_alone(
 
     assert run(state_url, "resend", "nord", "1", "2") == 0
     out = capsys.readouterr().out
-    assert "draft:1: rejected -> pending" in out and "draft:2: not rejected" in out
+    assert "draft:1: -> pending" in out and "draft:2: unchanged: Status 'pending'" in out
     assert outbox.get_row(engine, first.id).state == "pending"
     (event,) = history.events(engine, tenant_id="nord", stream="invoices", doc_key="draft:1")
     assert event.kind == "resend" and "lexoffice resend" in (event.actor or "")

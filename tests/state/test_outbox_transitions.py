@@ -25,8 +25,6 @@ INVOKE: dict[str, Callable[[sa.Engine, int], object]] = {
     "settle_not_created": lambda e, rid: outbox.settle_not_created(e, rid, grace_seconds=0, note="not in Lexware"),
     "stop_before_sending": lambda e, rid: outbox.stop_before_sending(
         e, rid, reasons=[{"code": "BEFORE_EXPORT_SINCE", "field": "voucherDate"}]),
-    "resend_deleted": lambda e, rid: outbox.resend_deleted(e, rid, lexware_id=outbox.get_row(e, rid).lexware_id,
-                                                           note="deleted in Lexware; a person sends it again"),
 }
 
 
@@ -44,8 +42,8 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     "release_to_pending": ({"sending"}, "pending"),  # provably never executed
     "settle_not_created": ({"unknown"}, "pending"),  # reconciled, and only after the grace period
     "stop_before_sending": ({"pending"}, "invalid"),  # a rule checked at delivery forbids sending it
-    "resend_deleted": ({"sent"}, "pending"),  # a person's choice, only for a draft deleted in Lexware
-    "resend_rejected": ({"rejected"}, "pending"),  # a person selected it again (tested on its own below)
+    # a person's choice: rejected, or sent and deleted in Lexware (tested on its own below)
+    "resend": ({"sent", "rejected"}, "pending"),
 }
 
 
@@ -144,7 +142,7 @@ def test_allowed_table_is_the_protocol_and_exactly_what_the_api_can_do() -> None
         "invalid": {"pending"},
         "pending": {"sending", "invalid"},
         "sending": {"sent", "rejected", "unknown", "pending"},
-        "sent": {"pending"},  # resend_deleted only
+        "sent": {"pending"},  # resend, of a draft deleted in Lexware only
         "rejected": {"pending", "invalid"},
         "unknown": {"sent", "pending"},
     }
@@ -186,42 +184,54 @@ def test_an_unknown_row_is_not_settled_as_not_created_within_its_grace_period(en
     assert outbox.get_row(engine, rid).state == DocState.PENDING
 
 
-def test_resend_deleted_needs_the_lexware_id_that_was_deleted(engine: sa.Engine, tenant: str) -> None:
+# (state, what the status sync saw in Lexware for the row's id) -> resend moves it back to pending?
+RESEND_CASES = [
+    *[(state.value, None, state == DocState.REJECTED) for state in DocState],
+    ("sent", "deleted", True),  # the accountant deleted the draft in Lexware Office
+    ("sent", "open", False),  # finalized in Lexware: sending again would duplicate it
+    ("sent", "deleted-other-id", False),  # an earlier id was deleted, the current one exists
+    ("unknown", "deleted", False),  # maybe in Lexware: only a reconcile decides
+]
+
+
+@pytest.mark.parametrize(("state", "in_lexware", "accepted"), RESEND_CASES)
+def test_resend_accepts_rejected_and_deleted_drafts_only_and_records_it(
+        engine: sa.Engine, tenant: str, state: str, in_lexware: str | None, accepted: bool) -> None:
+    """One transition for a person's "send it again" (issue 17's rejected, issue 20's deleted)."""
+    from lexoffice.state import history, lexware_status
+
     rid = _one_row(engine, tenant)
-    assert outbox.claim(engine, rid)
-    outbox.mark_sent(engine, rid, lexware_id="lx-old")
-    with pytest.raises(TransitionError):
-        outbox.resend_deleted(engine, rid, lexware_id="lx-other", note="x")
-    assert outbox.get_row(engine, rid).state == DocState.SENT
-    outbox.resend_deleted(engine, rid, lexware_id="lx-old", note="in Lexware gelöscht; erneut gesendet")
-    row = outbox.get_row(engine, rid)
-    assert (row.state, row.lexware_id, row.sent_at, row.last_error) == (
-        DocState.PENDING, None, None, "in Lexware gelöscht; erneut gesendet")
-    with pytest.raises(TransitionError):  # a second person's release changes nothing
-        outbox.resend_deleted(engine, rid, lexware_id="lx-old", note="x")
+    if state in ("sent", "unknown"):
+        assert outbox.claim(engine, rid)
+        outbox.mark_sent(engine, rid, lexware_id="lx-old")
+        with engine.begin() as conn:  # a source change flagged after the send
+            conn.execute(sa.update(outbox.outbox).where(outbox.outbox.c.id == rid)
+                         .values(changed_after_send=True, changed_hash="h2"))
+    force_state(engine, rid, state)
+    if in_lexware:
+        seen_id = "lx-earlier" if in_lexware == "deleted-other-id" else "lx-old"
+        lexware_status.record(engine, tenant_id=tenant, stream=STREAM, observations=[lexware_status.Observation(
+            "draft:1", seen_id, in_lexware.split("-")[0])])
+    before = outbox.get_row(engine, rid)
 
+    result = outbox.resend(engine, tenant_id=tenant, stream=STREAM, doc_keys=["draft:1", "draft:nope"],
+                           actor="Erika")
 
-def test_resend_moves_only_rejected_rows_back_to_pending_and_records_it(engine: sa.Engine, tenant: str) -> None:
-    """A person selected the documents again after fixing them in Lexware Office (issue 17)."""
-    from lexoffice.state import history
-
-    outbox.stage(engine, tenant_id=tenant, stream=STREAM, docs=[doc(f"draft:{s}") for s in DocState])
-    ids = {s: row_id(engine, tenant, STREAM, f"draft:{s}") for s in DocState}
-    for state, rid in ids.items():
-        force_state(engine, rid, state.value)
-
-    moved = outbox.resend_rejected(engine, tenant_id=tenant, stream=STREAM,
-                                   doc_keys=[f"draft:{s}" for s in DocState] + ["draft:nope"], actor="Erika")
-
-    assert moved == ["draft:rejected"]
-    states = {s: outbox.get_row(engine, rid).state for s, rid in ids.items()}
-    assert states == {s: (DocState.PENDING if s == DocState.REJECTED else s) for s in DocState}
-    (event,) = history.events(engine, tenant_id=tenant, stream=STREAM, doc_key="draft:rejected")
-    assert (event.kind, event.from_state, event.to_state, event.actor) == ("resend", "rejected", "pending", "Erika")
-    assert event.at.tzinfo is not None
-    for state in DocState:
-        if state != DocState.REJECTED:
-            assert history.events(engine, tenant_id=tenant, stream=STREAM, doc_key=f"draft:{state}") == []
-    assert outbox.resend_rejected(engine, tenant_id=tenant, stream=STREAM, doc_keys=["draft:rejected"],
-                                  actor="Erika") == []  # now pending: nothing to do, nothing recorded
-    assert len(history.events(engine, tenant_id=tenant, stream=STREAM, doc_key="draft:rejected")) == 1
+    assert "draft:nope" in result.refused and "kein Beleg" in result.refused["draft:nope"]
+    after = outbox.get_row(engine, rid)
+    events = history.events(engine, tenant_id=tenant, stream=STREAM, doc_key="draft:1")
+    if not accepted:
+        assert (result.moved, after, events) == ([], before, [])
+        assert "erneut gesendet" in result.refused["draft:1"]
+        return
+    assert result.moved == ["draft:1"] and "draft:1" not in result.refused
+    assert after.state == DocState.PENDING
+    ((kind, from_state, to_state, actor),) = [(e.kind, e.from_state, e.to_state, e.actor) for e in events]
+    assert (kind, from_state, to_state, actor) == ("resend", state, "pending", "Erika")
+    if state == "sent":  # the deleted id, its send times and the flagged change are gone: staged afresh
+        assert (after.lexware_id, after.sent_at, after.sending_started_at, after.changed_after_send,
+                after.changed_hash) == (None, None, None, False, None)
+        assert "lx-old" in (events[0].message + (after.last_error or ""))
+    again = outbox.resend(engine, tenant_id=tenant, stream=STREAM, doc_keys=["draft:1"], actor="Max")
+    assert again.moved == [] and "pending" in again.refused["draft:1"]  # a second click changes nothing
+    assert len(history.events(engine, tenant_id=tenant, stream=STREAM, doc_key="draft:1")) == 1

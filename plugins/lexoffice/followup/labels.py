@@ -15,7 +15,7 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
 }
 
 DELETED_REASON = ("nicht erneut gesendet (in Lexware gelöscht); erneut senden: "
-                  "lexoffice resend-deleted {tenant} {doc_id}")
+                  "lexoffice resend {tenant} {doc_id}")
 
 
 def status_label(status: str | None, language: str = "de") -> str:

@@ -124,6 +124,8 @@ def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, A
                        "nothing to read (export_since can only move forward)")
             log.warning(message)
             return {"tenant_id": tenant_id, "window": None, "counts": {}, "doc_keys": None, "skipped": message}
+    if ids and not params.get("dry_run"):
+        _resend_selected(engine, tenant_id, stream, ids, context["run_id"])
     source = connections.engine_for(source_conn_id)
     if window is not None and _sends_requested_only(engine, tenant_id, stream):
         staged = staging.stage_requested(state_engine=engine, source_engine=source, tenant=tenant, window=window,
@@ -137,6 +139,19 @@ def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, A
                                                               tenant=tenant, stream=Stream(stream),
                                                               run_id=context["run_id"])
     return staged
+
+
+def _resend_selected(engine: Any, tenant_id: str, stream: str, ids: list[str], run_id: str) -> None:
+    """Selecting a rejected document (fixed in Lexware Office) or a draft deleted in Lexware is how a person says
+    "send it again": back to pending (outbox.resend) before staging, so it is staged from the current source."""
+    from lexoffice.payloads import invoice_doc_key, transaction_doc_key
+
+    key_of = invoice_doc_key if stream == Stream.INVOICES else transaction_doc_key
+    result = outbox.resend(engine, tenant_id=tenant_id, stream=stream, doc_keys=[key_of(i) for i in ids],
+                           actor=f"Airflow run {run_id}")
+    if result.moved:
+        log.info("%d document(s) selected again, back to pending and sent now: %s", len(result.moved),
+                 ", ".join(result.moved))
 
 
 def _sends_requested_only(engine: Any, tenant_id: str, stream: str) -> bool:
@@ -156,14 +171,7 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
         log.warning(message)
         _record(engine, context, tenant_id, stream, started, "nothing-selected", {}, message)
         return {"sent": 0, "message": message}
-    if selection and not params.get("dry_run"):
-        # Selecting a rejected document again is how a person says "I fixed it in Lexware Office, send it".
-        again = outbox.resend_rejected(engine, tenant_id=tenant_id, stream=stream, doc_keys=selection,
-                                       actor=f"Airflow run {context['run_id']}")
-        if again:
-            log.info("%d rejected document(s) selected again, back to pending and sent now: %s", len(again),
-                     ", ".join(again))
-    elif not params.get("document_ids") and _sends_requested_only(engine, tenant_id, stream):
+    if not params.get("document_ids") and _sends_requested_only(engine, tenant_id, stream):
         selection = delivery_run.requested_doc_keys(state_engine=engine, tenant=tenant,
                                                 source_engine=connections.engine_for(source_conn_id))
     if not tenant.connected and not params.get("dry_run"):

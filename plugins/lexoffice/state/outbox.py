@@ -45,7 +45,7 @@ ALLOWED: dict[DocState, frozenset[DocState]] = {
     S.PENDING: frozenset({S.SENDING, S.INVALID}),  # claimed; or re-staged, now invalid
     S.SENDING: frozenset({S.SENT, S.REJECTED, S.UNKNOWN, S.PENDING}),  # PENDING: provably never executed
     # final for delivery: a later source change is flagged, never re-sent; only a person may send again a draft
-    # the accountant deleted in Lexware Office (resend_deleted, lexoffice/followup/resend.py)
+    # the accountant deleted in Lexware Office (resend, ``lexoffice resend``)
     S.SENT: frozenset({S.PENDING}),
     S.REJECTED: frozenset({S.PENDING, S.INVALID}),  # re-staged after a source change
     S.UNKNOWN: frozenset({S.SENT, S.PENDING}),  # reconciled: found in Lexware, or provably not there
@@ -162,10 +162,10 @@ MARK_UNKNOWN = _Change("mark_unknown", frozenset({S.SENDING}), S.UNKNOWN)
 RELEASE_TO_PENDING = _Change("release_to_pending", frozenset({S.SENDING}), S.PENDING)
 SETTLE_NOT_CREATED = _Change("settle_not_created", frozenset({S.UNKNOWN}), S.PENDING)
 STOP_BEFORE_SENDING = _Change("stop_before_sending", frozenset({S.PENDING}), S.INVALID)
-RESEND_DELETED = _Change("resend_deleted", frozenset({S.SENT}), S.PENDING)
-RESEND_REJECTED = _Change("resend_rejected", frozenset({S.REJECTED}), S.PENDING)
+# a person's choice (resend): rejected, or sent and deleted in Lexware Office (_resend_refusal decides)
+RESEND = _Change("resend", frozenset({S.REJECTED, S.SENT}), S.PENDING)
 CHANGES = (CLAIM, MARK_SENT, MARK_REJECTED, MARK_UNKNOWN, RELEASE_TO_PENDING, SETTLE_NOT_CREATED,
-           STOP_BEFORE_SENDING, RESEND_DELETED, RESEND_REJECTED)
+           STOP_BEFORE_SENDING, RESEND)
 
 for _c in CHANGES:  # the functions below may never allow more than the table
     assert all(_c.target in ALLOWED[s] for s in _c.sources), _c
@@ -292,48 +292,82 @@ def note_unknown(engine: sa.Engine, row_ids: Sequence[int], *, note: str) -> int
         ).rowcount
 
 
-def resend_deleted(engine: sa.Engine, row_id: int, *, lexware_id: str | None, note: str) -> None:
-    """sent -> pending: a person chose to send again a draft that was deleted in Lexware Office.
+@dataclass(frozen=True)
+class ResendResult:
+    """What :func:`resend` did: the doc keys now ``pending``, and why each other one was left alone."""
 
-    Only while the row still carries ``lexware_id`` (the id found deleted), so two people releasing the same
-    row cannot send it twice. The Lexware id and send times are cleared, and so is a flagged source change:
-    the next stage re-validates the row against the current source, and the next delivery sends it.
-    """
-    values = {"lexware_id": None, "sent_at": None, "sending_started_at": None, "last_error": note,
-              "changed_after_send": False, "changed_hash": None}
-    if not _apply(engine, row_id, RESEND_DELETED, values, outbox.c.lexware_id.is_not_distinct_from(lexware_id)):
-        state, doc_key = _current(engine, row_id)
-        raise TransitionError(row_id, doc_key, state, RESEND_DELETED.target.value)
+    moved: list[str]
+    refused: dict[str, str]  # doc key -> why not (German, then English)
 
 
-def resend_rejected(engine: sa.Engine, *, tenant_id: str, stream: str, doc_keys: Sequence[str],
-                    actor: str) -> list[str]:
-    """rejected -> pending for documents a person selected again (after fixing the data in Lexware Office).
+def resend(engine: sa.Engine, *, tenant_id: str, stream: str, doc_keys: Sequence[str],
+           actor: str) -> ResendResult:
+    """A person's choice to send documents again: the one way back to ``pending`` a person has.
 
-    Lexware refused them, so nothing was created: sending again cannot duplicate. Each change is recorded in
-    the document's history with ``actor``; the doc keys that were moved are returned (others are left alone).
+    Accepted, and nothing else: ``rejected`` (Lexware refused it, nothing was created, so sending again cannot
+    duplicate) and ``sent`` whose draft the status sync found deleted in Lexware Office under exactly the id
+    the row holds (so two people releasing the same draft cannot send it twice). Each move is one conditional
+    UPDATE and is recorded in the document's history with ``actor``. A released deleted draft loses its
+    Lexware id and send times, and a flagged source change: the next stage re-validates it against the source.
     """
     from lexoffice.state import history
+    from lexoffice.state.schema import lexware_status
 
-    moved: list[str] = []
     keys = list(dict.fromkeys(doc_keys))
+    c = outbox.c
+    deleted_here = sa.exists().where(
+        lexware_status.c.tenant_id == c.tenant_id, lexware_status.c.stream == c.stream,
+        lexware_status.c.doc_key == c.doc_key, lexware_status.c.status == "deleted",
+        lexware_status.c.lexware_id == c.lexware_id)
+    moved: list[str] = []
+    refused: dict[str, str] = {}
     with write_transaction(engine) as conn:
         for start in range(0, len(keys), _IN_CHUNK):
-            changed = conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.tenant_id == tenant_id, outbox.c.stream == str(stream),
-                       outbox.c.doc_key.in_(keys[start : start + _IN_CHUNK]),
-                       outbox.c.state.in_([s.value for s in RESEND_REJECTED.sources]))
-                .values(state=RESEND_REJECTED.target.value, updated_at=utcnow(),
-                        last_error="selected again for sending after it was rejected")
-                .returning(outbox.c.doc_key)
-            ).scalars().all()
-            moved.extend(changed)
-        for key in moved:
-            history.record(conn, tenant_id=tenant_id, stream=stream, doc_key=key, kind=history.RESEND,
-                           from_state=S.REJECTED.value, to_state=S.PENDING.value, actor=actor,
-                           message="erneut zum Senden ausgewählt, nachdem Lexware Office es abgelehnt hatte")
-    return moved
+            chunk = keys[start : start + _IN_CHUNK]
+            found = {r.doc_key: r for r in conn.execute(
+                sa.select(c.id, c.doc_key, c.state, c.lexware_id, deleted_here.label("deleted"))
+                .where(c.tenant_id == tenant_id, c.stream == str(stream), c.doc_key.in_(chunk)))}
+            for key in chunk:
+                row = found.get(key)
+                why = _resend_refusal(row)
+                if why:
+                    refused[key] = why
+                    continue
+                assert row is not None
+                if row.state == S.REJECTED.value:
+                    guard: list[sa.ColumnElement[bool]] = []
+                    values: dict[str, Any] = {"last_error": "selected again for sending after it was rejected"}
+                    message = "erneut zum Senden ausgewählt, nachdem Lexware Office es abgelehnt hatte"
+                else:
+                    guard = [c.lexware_id == row.lexware_id, deleted_here]
+                    values = {"lexware_id": None, "sent_at": None, "sending_started_at": None,
+                              "changed_after_send": False, "changed_hash": None,
+                              "last_error": f"in Lexware gelöscht ({row.lexware_id}); erneut zum Senden freigegeben"}
+                    message = f"in Lexware Office gelöscht ({row.lexware_id}); erneut zum Senden freigegeben"
+                done = conn.execute(
+                    sa.update(outbox).where(c.id == row.id, c.state == row.state, *guard)
+                    .values(state=RESEND.target.value, updated_at=utcnow(), **values)).rowcount
+                if not done:  # another writer changed the row since it was read
+                    refused[key] = "inzwischen geändert; bitte Liste neu laden (changed meanwhile; reload)"
+                    continue
+                history.record(conn, tenant_id=tenant_id, stream=stream, doc_key=key, kind=history.RESEND,
+                               from_state=row.state, to_state=RESEND.target.value, actor=actor, message=message)
+                moved.append(key)
+    return ResendResult(moved=moved, refused=refused)
+
+
+def _resend_refusal(row: sa.Row[Any] | None) -> str | None:
+    """Why :func:`resend` leaves a document alone; None if it may go back to ``pending``. The one place that
+    decides what a resend accepts."""
+    if row is None:
+        return "kein Beleg dieses Mandanten im Ausgang (not staged for this tenant)"
+    if row.state == S.REJECTED.value or (row.state == S.SENT.value and row.deleted):
+        return None
+    if row.state == S.SENT.value:
+        return ("gesendet und in Lexware Office nicht als gelöscht bekannt; nur abgelehnte oder in Lexware "
+                "gelöschte Belege werden erneut gesendet (sent and not known as deleted in Lexware)")
+    return (f"Status '{row.state}': nur abgelehnte oder in Lexware gelöschte Belege werden erneut gesendet "
+            f"(only rejected documents or drafts deleted in Lexware can be sent again)")
 
 
 def orphaned_sending_to_unknown(engine: sa.Engine, *, tenant_id: str, stream: str | None) -> int:
