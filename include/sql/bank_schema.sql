@@ -46,3 +46,6 @@ CREATE TABLE IF NOT EXISTS transactions (
 CREATE INDEX IF NOT EXISTS ix_accounts_company ON accounts (company_id);
 -- Windows page through completed transactions in (completed_at, id) order.
 CREATE INDEX IF NOT EXISTS ix_transactions_completed ON transactions (completed_at, id);
+-- The Lexware Office page sorts an account's transactions by amount and by counterparty.
+CREATE INDEX IF NOT EXISTS ix_transactions_account_amount ON transactions (account_id, amount, id);
+CREATE INDEX IF NOT EXISTS ix_transactions_account_counterparty ON transactions (account_id, counterparty_name, id);

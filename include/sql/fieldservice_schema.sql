@@ -120,3 +120,6 @@ CREATE TABLE IF NOT EXISTS invoice_draft_lines (
 -- Windows page through one company's drafts in (COALESCE(updated_at, created_at), id) order.
 CREATE INDEX IF NOT EXISTS ix_invoice_drafts_company_event
     ON invoice_drafts (company_id, (COALESCE(updated_at, created_at)), id);
+-- The Lexware Office page sorts a company's drafts by number and by voucher date (keyset pages on (…, id)).
+CREATE INDEX IF NOT EXISTS ix_invoice_drafts_company_number ON invoice_drafts (company_id, number, id);
+CREATE INDEX IF NOT EXISTS ix_invoice_drafts_company_voucher_date ON invoice_drafts (company_id, voucher_date, id);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -206,3 +207,60 @@ def test_links_keep_every_filter(client: Any, drafts_world: World, tokens: dict[
     first_ids = set(re.findall(r'data-id="([^"]+)"', page))
     rest_ids = set(re.findall(r'data-id="([^"]+)"', rest))
     assert len(rest_ids) == 33 - 25 and not first_ids & rest_ids
+
+
+def test_column_headers_sort_and_keep_the_filters(client: Any, drafts_world: World, tokens: dict[str, str]) -> None:
+    page = client.get("/lexoffice/tenants/acme/invoices?q=RE&state=not_sent", headers=_h(tokens, "viewer")).text
+    links = dict(re.findall(r'data-sort="(\w+)" href="([^"]+)"', page))
+    assert set(links) == {"number", "customer", "voucher_date", "gross", "state", "sent_at"}
+    number_url = links["number"].replace("&amp;", "&")
+    assert "sort=number" in number_url and "dir=asc" in number_url and "q=RE" in number_url
+    assert "state=not_sent" in number_url and "cursor" not in number_url
+    by_number = client.get(f"/lexoffice/tenants/acme/invoices{number_url}", headers=_h(tokens, "viewer")).text
+    assert by_number.index("RE-1") < by_number.index("RE-2") < by_number.index("RE-3")
+    assert "Sortiert nach: Nummer, aufsteigend" in by_number
+    again = dict(re.findall(r'data-sort="(\w+)" href="([^"]+)"', by_number))["number"]
+    assert "dir=desc" in again  # the current column's header reverses it
+    desc = client.get(f"/lexoffice/tenants/acme/invoices{again.replace('&amp;', '&')}",
+                      headers=_h(tokens, "viewer")).text
+    assert desc.index("RE-3") < desc.index("RE-2") < desc.index("RE-1")
+    bad = client.get("/lexoffice/tenants/acme/invoices?sort=amount", headers=_h(tokens, "viewer"))
+    assert bad.status_code == 400 and "'sort'" in bad.json()["detail"]  # a transactions column
+
+
+def test_a_sent_draft_deleted_in_lexware_can_be_selected_again(client: Any, drafts_world: World,
+                                                               tokens: dict[str, str]) -> None:
+    from lexoffice.state import lexware_status, outbox
+    from tests.state.helpers import doc, row_id
+
+    engine = drafts_world.state
+    outbox.stage(engine, tenant_id="acme", stream="invoices", docs=[doc("draft:D1"), doc("draft:D2")])
+    for key in ("draft:D1", "draft:D2"):
+        rid = row_id(engine, "acme", "invoices", key)
+        assert outbox.claim(engine, rid)
+        outbox.mark_sent(engine, rid, lexware_id=f"lx-{key}")
+    lexware_status.record(engine, tenant_id="acme", stream="invoices",
+                          observations=[lexware_status.Observation("draft:D1", "lx-draft:D1", "deleted")])
+    page = client.get("/lexoffice/tenants/acme/invoices", headers=_h(tokens, "user")).text
+    boxes = dict(re.findall(r'<input type="checkbox" class="pick" value="(\w+)" ?(disabled)?', page))
+    assert boxes == {"D1": "", "D2": "disabled", "D3": ""}  # sent D2 still exists in Lexware: not again
+
+
+@pytest.mark.parametrize("base_path", ["/airflow", "/tools/airflow"])
+def test_links_follow_the_api_servers_base_url(client: Any, drafts_world: World, tokens: dict[str, str],
+                                               base_path: str) -> None:
+    """Behind ``AIRFLOW__API__BASE_URL=https://host/airflow`` the api-server serves under that path (Starlette's
+    root_path, as uvicorn and FastAPI set it): every link and script URL of the page carries it."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(client.app, base_url="http://127.0.0.1", root_path=base_path) as behind:
+        for path in ("/", "/tenants/acme/invoices", f"/run/{INVOICES_DAG}/x"):
+            resp = behind.get(f"{base_path}/lexoffice{path}", headers=_h(tokens, "admin"))
+            assert resp.status_code == 200, (path, resp.text)
+            targets = re.findall(r'(?:href|action)="([^"?#][^"]*)"|"(/[^"]*/api/tenants/)', resp.text)
+            absolute = [t for pair in targets for t in pair if t.startswith("/")]
+            assert absolute, path
+            assert all(t.startswith(f"{base_path}/lexoffice/") for t in absolute), (path, absolute)
+        start = behind.get(f"{base_path}/lexoffice/oauth/start/acme", headers=_h(tokens, "admin"),
+                           follow_redirects=False)
+        assert start.status_code in (303, 400)  # an API-key tenant has no OAuth client: refused, not misrouted

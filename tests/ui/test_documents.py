@@ -149,8 +149,7 @@ def test_pages_stay_fast_at_100000_drafts(db: sa.Engine, db_url: str) -> None:
     print(f"\n{db.dialect.name}: page of 50 at 100,000 drafts: first {timings['first'] * 1000:.1f} ms, "
           f"10,000 deep {timings['deep'] * 1000:.1f} ms")
     if db.dialect.name == "postgresql":  # the plan walks the source's own index, no sort of all rows
-        statement = documents._invoice_statement("C1", Query.parse(page_size=50, cursor=cursor),
-                                                 documents._decode(cursor), 50)
+        statement = documents.walk_statement(Stream.INVOICES, "C1", Query.parse(page_size=50, cursor=cursor), 50)
         with db.connect() as conn:
             compiled = statement.compile(conn)
             plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))

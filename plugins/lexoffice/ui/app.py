@@ -31,7 +31,7 @@ from lexoffice.ui import access, api_keys, documents, oauth, send
 from lexoffice.ui.texts import STATE_WORDS, UI_STATES, WORDS, datum_senden, language, ui_state
 
 log = logging.getLogger(__name__)
-PREFIX = "/lexoffice"
+PREFIX = "/lexoffice"  # the plugin's url_prefix; links use mount_path(), which also holds the api-server's base URL
 SOURCE_CONN_IDS = {Stream.INVOICES: connections.FIELDSERVICE_CONN_ID, Stream.TRANSACTIONS: connections.BANK_CONN_ID}
 PRODUCTION_APP_URL = "https://app.lexware.de"
 
@@ -79,6 +79,12 @@ def _company(tenant: tenants.Tenant, stream: Stream) -> str:
     if not company:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Mandant {tenant.tenant_id} hat keinen Datenstrom {stream}")
     return company
+
+
+def mount_path(request: Request) -> str:
+    """Where this app is served, as the browser sees it: the api-server's base URL path (``[api] base_url``, e.g.
+    ``/airflow``) plus the plugin's prefix; Starlette's mount puts it in the scope's ``root_path``."""
+    return str(request.scope.get("root_path") or PREFIX).rstrip("/")
 
 
 def _require_json(request: Request) -> None:
@@ -138,7 +144,7 @@ def create_app() -> FastAPI:
                                                      else t.bank_company_id)]}
                 for t in tenants.list_tenants(engine)]
         return templates.TemplateResponse(request, "tenants.html", {
-            "rows": rows, "w": WORDS[lg], "lang": lg, "prefix": PREFIX, "message": request.query_params.get("msg"),
+            "rows": rows, "w": WORDS[lg], "lang": lg, "prefix": mount_path(request), "message": request.query_params.get("msg"),
         })
 
     @app.get("/tenants/{tenant_id}/{stream_name}", response_class=HTMLResponse)
@@ -148,6 +154,7 @@ def create_app() -> FastAPI:
                        to_day: Annotated[str | None, Q(alias="to")] = None,
                        q: str | None = None, order: str | None = None, page_size: int | None = None,
                        cursor: str | None = None, account: str | None = None, lang: str | None = None,
+                       sort: str | None = None, direction: Annotated[str | None, Q(alias="dir")] = None,
                        fragment: bool = False) -> HTMLResponse:
         stream = _stream(stream_name)
         access.require_read(user, stream)
@@ -155,24 +162,29 @@ def create_app() -> FastAPI:
         company = _company(tenant, stream)
         try:
             query = documents.Query.parse(state=state, from_day=from_day, to_day=to_day, text=q, order=order,
-                                          page_size=page_size, cursor=cursor, account=account)
+                                          page_size=page_size, cursor=cursor, account=account, sort=sort,
+                                          direction=direction)
         except documents.QueryError as err:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
         source = connections.engine_for(SOURCE_CONN_IDS[stream])
         dag_id = access.STREAM_DAGS[stream]
-        result = documents.page(state_engine=_state_engine(), source_engine=source, tenant_id=tenant.tenant_id,
-                                stream=stream, company_id=company, query=query,
-                                queued=send.queued_ids(dag_id, tenant.tenant_id))
+        try:
+            result = documents.page(state_engine=_state_engine(), source_engine=source, tenant_id=tenant.tenant_id,
+                                    stream=stream, company_id=company, query=query,
+                                    queued=send.queued_ids(dag_id, tenant.tenant_id))
+        except documents.QueryError as err:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
         lg = language(lang)
         params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "fragment")]
         context = {
             "tenant": tenant, "stream": stream, "page": result, "query": query, "w": WORDS[lg], "lang": lg,
-            "states": STATE_WORDS[lg], "ui_states": UI_STATES, "prefix": PREFIX,
+            "states": STATE_WORDS[lg], "ui_states": UI_STATES, "prefix": mount_path(request),
             "can_send": access.can_send(user, stream),
             "app_url": lexware_app_url(tenant.lexoffice_conn_id),
             "accounts": documents.accounts(source, company) if stream == Stream.TRANSACTIONS else [],
             "next_url": f"?{urlencode([*params, ('cursor', result.next_cursor)])}" if result.next_cursor else None,
             "first_url": f"?{urlencode(params)}",
+            "sort_urls": _sort_urls(params, stream, query),
             "lang_url": "?" + urlencode([*((k, v) for k, v in params if k != "lang"),
                                          ("lang", "en" if lg == "de" else "de")]),
         }
@@ -191,7 +203,7 @@ def create_app() -> FastAPI:
         lg = language(lang)
         rows = _run_rows(_state_engine(), run_id, stream, tenant_id, ids)
         return templates.TemplateResponse(request, "run.html", {
-            "rows": rows, "w": WORDS[lg], "lang": lg, "run_id": run_id, "tenant_id": tenant_id, "prefix": PREFIX,
+            "rows": rows, "w": WORDS[lg], "lang": lg, "run_id": run_id, "tenant_id": tenant_id, "prefix": mount_path(request),
             "states": STATE_WORDS[lg],
         })
 
@@ -269,15 +281,14 @@ def create_app() -> FastAPI:
         except LookupError as err:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from None
         # the callback route below, under the prefix the api-server mounted this app at (scope's root_path)
-        redirect_uri = str(request.url.replace(path=f"{request.scope.get('root_path', '')}/oauth/callback",
-                                               query=""))
+        redirect_uri = str(request.url.replace(path=f"{mount_path(request)}/oauth/callback", query=""))
         url = oauth.start(_state_engine(), tenant_id=tenant.tenant_id, user_id=str(user.get_id()),
                           client_id=settings.client_id, authorize_url=settings.urls["authorize"],
                           redirect_uri=redirect_uri)
         return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
 
     @app.get("/oauth/callback")
-    def oauth_callback(user: GetUserDep, state: str | None = None, code: str | None = None,
+    def oauth_callback(request: Request, user: GetUserDep, state: str | None = None, code: str | None = None,
                        error: str | None = None) -> RedirectResponse:
         from lexoffice.cli import oauth_settings
         from lexoffice.client import exchange_code
@@ -298,10 +309,21 @@ def create_app() -> FastAPI:
                                allow_insecure_http=settings.allow_insecure_http, code_verifier=pending.code_verifier)
         DbTokenStore(engine).save(tenant.lexoffice_conn_id, record)
         result = _connect(tenant, None)
-        return RedirectResponse(f"{PREFIX}/?{urlencode({'msg': result['message']})}",
+        return RedirectResponse(f"{mount_path(request)}/?{urlencode({'msg': result['message']})}",
                                 status_code=status.HTTP_303_SEE_OTHER)
 
     return app
+
+
+def _sort_urls(params: list[tuple[str, str]], stream: Stream, query: documents.Query) -> dict[str, str]:
+    """A link per sortable column header: the first page in that order, ascending; the current column reversed.
+    Filters are kept, the cursor (a position in the other order) is not."""
+    kept = [(k, v) for k, v in params if k not in ("sort", "dir", "order")]
+    urls = {}
+    for key in documents.SORTS[stream]:
+        descending = not query.descending if key == query.sort else key == "time"
+        urls[key] = "?" + urlencode([*kept, ("sort", key), ("dir", "desc" if descending else "asc")])
+    return urls
 
 
 def _admin_tenant(user: BaseUser, tenant_id: str) -> tenants.Tenant:
