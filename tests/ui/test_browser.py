@@ -4,13 +4,15 @@ real Airflow (api-server, scheduler, dag-processor; LocalExecutor) and the sandb
 Log in through Airflow's own login form (SimpleAuthManager, user admin), open the page, select one valid and
 one invalid draft, click "An die Buchhaltung senden", and wait until the table shows the valid one "gesendet"
 with Datum senden and a Lexware id that exists in the sandbox, and the invalid one "fehlgeschlagen" with its
-reason. A screenshot is saved in the test's tmp dir.
+reason. Then sort by a click on a column header, and open "Belege dieses Laufs" for the run the send created
+in Airflow's run view. Screenshots are saved in the test's tmp dir.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pendulum
 import pytest
@@ -80,5 +82,31 @@ def test_select_two_drafts_send_and_see_the_outcome(stack: tuple[AirflowStack, W
         assert "CUSTOMER_MISSING" in invalid["reasons"] and invalid["sent_at"] == "" and invalid["lexware_id"] == ""
         assert untouched["state"] == "nicht gesendet"  # not selected, not sent
         assert (tmp_path / "lexoffice-page.png").stat().st_size > 0
+
+        # Sorting: a click on the "Nummer" header sorts ascending, a second click descending.
+        def ids_in_table() -> list[str]:
+            return [tr.get_attribute("data-id") for tr in driver.find_elements(By.CSS_SELECTOR, "tr.doc")]
+
+        for expected_ids, direction in ((["D1", "D2", "D3"], "asc"), (["D3", "D2", "D1"], "desc")):
+            driver.find_element(By.CSS_SELECTOR, "a.sort[data-sort='number']").click()
+            wait_for(lambda d=direction, e=expected_ids: f"dir={d}" in driver.current_url and ids_in_table() == e,
+                     timeout=60, what=f"the table sorted by number, {direction}")
+            assert "Nummer" in driver.find_element(By.ID, "sorted-by").text
+
+        # "Belege dieses Laufs": the run the send created, in Airflow's own run view, shows the two documents.
+        runs = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
+        (run_id,) = [r["dag_run_id"] for r in runs if r["dag_run_id"].startswith("lexoffice_ui__")]
+        driver.get(f"{airflow.url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/plugin/lexoffice_run")
+        frame = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, "iframe"), timeout=120, what="the run view")
+        driver.switch_to.frame(frame)
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#run-documents tr.doc"), timeout=60,
+                 what="the documents of the run")
+        in_run = {tr.get_attribute("data-id"): tr.text for tr in
+                  driver.find_elements(By.CSS_SELECTOR, "#run-documents tr.doc")}
+        assert set(in_run) == {"D1", "D3"}, in_run
+        assert "gesendet" in in_run["D1"] and valid["lexware_id"] in in_run["D1"]
+        assert "fehlgeschlagen" in in_run["D3"] and "CUSTOMER_MISSING" in in_run["D3"]
+        driver.save_screenshot(str(tmp_path / "lexoffice-run.png"))
+        driver.switch_to.default_content()
     finally:
         driver.quit()
