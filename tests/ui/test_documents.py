@@ -175,3 +175,27 @@ def test_sent_drafts_show_what_became_of_them_in_lexware(db: sa.Engine) -> None:
     assert (rows["D000001"].lexware_status, rows["D000001"].voucher_number) == ("paid", "RE0001")
     assert (rows["D000000"].lexware_status, rows["D000000"].voucher_number) == ("draft", None)
     assert (rows["D000002"].lexware_status, rows["D000002"].voucher_number) == (None, None)  # never sent
+
+
+def test_a_draft_deleted_in_lexware_shows_as_such_until_it_is_sent_again(db: sa.Engine) -> None:
+    """The status Lexware reported belongs to one Lexware id: once the deleted draft is sent again (a new id),
+    the row no longer says "In Lexware gelöscht"; while a run's selection holds it, it shows as queued."""
+    from lexoffice.state import lexware_status
+
+    _source(db, 1)
+    outbox.stage(db, tenant_id="acme", stream="invoices", docs=[doc("draft:D000000")])
+    rid = row_id(db, "acme", "invoices", "draft:D000000")
+    outbox.claim(db, rid)
+    outbox.mark_sent(db, rid, lexware_id="lx-old")
+    lexware_status.record(db, tenant_id="acme", stream="invoices", observations=[
+        lexware_status.Observation(doc_key="draft:D000000", lexware_id="lx-old", status="deleted")])
+    (row,) = _page(db, Query.parse()).rows
+    assert (row.state, row.lexware_status) == ("sent", "deleted")
+    (row,) = _page(db, Query.parse(), queued={"D000000"}).rows
+    assert row.state == "queued"  # selected again: its run sends it anew
+
+    assert outbox.resend(db, tenant_id="acme", stream="invoices", doc_keys=["draft:D000000"], actor="t").moved
+    outbox.claim(db, rid)
+    outbox.mark_sent(db, rid, lexware_id="lx-new")
+    (row,) = _page(db, Query.parse(), queued={"D000000"}).rows
+    assert (row.state, row.lexware_id, row.lexware_status) == ("sent", "lx-new", None)

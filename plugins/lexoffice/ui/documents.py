@@ -398,7 +398,10 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
 
 def _row(stream: Stream, source: Any, stored: outbox.OutboxRow | None, queued: bool,
          amounts: dict[str, float], in_lexware: lexware_status.StatusRow | None = None) -> DocumentRow:
-    state = ui_state(str(stored.state) if stored else None, queued=queued)
+    if in_lexware is not None and (stored is None or in_lexware.lexware_id != stored.lexware_id):
+        in_lexware = None  # what Lexware said about an earlier id (a deleted draft sent again since)
+    deleted = in_lexware is not None and in_lexware.status == "deleted"
+    state = ui_state(str(stored.state) if stored else None, queued=queued, deleted_in_lexware=deleted)
     common = {
         "source_id": source.id, "event_at": source.event_at, "state": state,
         "outbox_state": str(stored.state) if stored else None, "sent_at": stored.sent_at if stored else None,

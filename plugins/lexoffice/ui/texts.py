@@ -31,12 +31,13 @@ STATE_WORDS: dict[Language, dict[str, str]] = {
 }
 
 
-def ui_state(outbox_state: str | None, *, queued: bool) -> str:
-    """The state a person sees. ``queued``: the document is in the selection of a run not finished yet."""
+def ui_state(outbox_state: str | None, *, queued: bool, deleted_in_lexware: bool = False) -> str:
+    """The state a person sees. ``queued``: the document is in the selection of a run not finished yet;
+    ``deleted_in_lexware``: a sent draft the accountant deleted, which a selection sends again."""
     if outbox_state == "sending":
         return "sending"
     if outbox_state == "sent":
-        return "sent"
+        return "queued" if queued and deleted_in_lexware else "sent"
     if outbox_state == "unknown":
         return "awaiting"
     if queued:  # not staged yet, pending, or failed and sent again after a fix
