@@ -235,3 +235,31 @@ def test_resend_accepts_rejected_and_deleted_drafts_only_and_records_it(
     again = outbox.resend(engine, tenant_id=tenant, stream=STREAM, doc_keys=["draft:1"], actor="Max")
     assert again.moved == [] and "pending" in again.refused["draft:1"]  # a second click changes nothing
     assert len(history.events(engine, tenant_id=tenant, stream=STREAM, doc_key="draft:1")) == 1
+
+
+def test_two_people_resending_at_once_move_a_deleted_draft_once(engine: sa.Engine, tenant: str) -> None:
+    """Two clicks at the same moment (threads, each its own connection): one moves it, the other is told why not."""
+    import threading
+
+    from lexoffice.state import history, lexware_status
+
+    rid = _one_row(engine, tenant)
+    assert outbox.claim(engine, rid)
+    outbox.mark_sent(engine, rid, lexware_id="lx-old")
+    lexware_status.record(engine, tenant_id=tenant, stream=STREAM,
+                          observations=[lexware_status.Observation("draft:1", "lx-old", "deleted")])
+    start = threading.Barrier(4)
+    results: list[outbox.ResendResult] = []
+
+    def click(actor: str) -> None:
+        start.wait(timeout=60)
+        results.append(outbox.resend(engine, tenant_id=tenant, stream=STREAM, doc_keys=["draft:1"], actor=actor))
+
+    threads = [threading.Thread(target=click, args=(f"person-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(len(r.moved) for r in results) == [0, 0, 0, 1]
+    assert len(history.events(engine, tenant_id=tenant, stream=STREAM, doc_key="draft:1")) == 1
+    assert outbox.get_row(engine, rid).state == DocState.PENDING
