@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -120,40 +119,6 @@ def test_bad_filters_name_the_field(bad: dict[str, Any], field: str) -> None:
 def test_bad_cursor_is_a_clear_error(db: sa.Engine) -> None:
     with pytest.raises(QueryError, match="cursor"):
         _page(db, Query.parse(cursor="not-a-cursor"))
-
-
-@pytest.mark.slow
-def test_pages_stay_fast_at_100000_drafts(db: sa.Engine, db_url: str) -> None:
-    """Each page reads one page of source rows (no count, no offset), first page and deep page alike."""
-    n = 100_000
-    _source(db, n)
-    with db.begin() as conn:  # every draft staged: the outbox is as large as the source
-        now = datetime.now(UTC)
-        rows = [{"tenant_id": "acme", "stream": "invoices", "doc_key": f"draft:D{i:06d}", "state": "pending",
-                 "content_hash": "h", "reasons": [], "source_ref": f"RE-{i:06d}", "event_time": now,
-                 "related": {}, "staged_at": now, "updated_at": now} for i in range(n)]
-        for chunk in range(0, n, 10_000):
-            conn.execute(sa.insert(outbox.outbox), rows[chunk:chunk + 10_000])
-        if db.dialect.name == "postgresql":
-            conn.execute(sa.text("ANALYZE"))
-    timings = {}
-    first = _page(db, Query.parse(page_size=50))
-    cursor = first.next_cursor
-    for _ in range(200):  # 10,000 rows deep
-        cursor = _page(db, Query.parse(page_size=50, cursor=cursor)).next_cursor
-    for name, query in (("first", Query.parse(page_size=50)), ("deep", Query.parse(page_size=50, cursor=cursor))):
-        started = time.perf_counter()
-        result = _page(db, query)
-        timings[name] = time.perf_counter() - started
-        assert len(result.rows) == 50 and result.scanned == 50
-    print(f"\n{db.dialect.name}: page of 50 at 100,000 drafts: first {timings['first'] * 1000:.1f} ms, "
-          f"10,000 deep {timings['deep'] * 1000:.1f} ms")
-    if db.dialect.name == "postgresql":  # the plan walks the source's own index, no sort of all rows
-        statement = documents.walk_statement(Stream.INVOICES, "C1", Query.parse(page_size=50, cursor=cursor), 50)
-        with db.connect() as conn:
-            compiled = statement.compile(conn)
-            plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
-        assert "ix_invoice_drafts_company_event" in plan and "Sort" not in plan, plan
 
 
 def test_sent_drafts_show_what_became_of_them_in_lexware(db: sa.Engine) -> None:
