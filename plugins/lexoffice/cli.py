@@ -25,23 +25,26 @@ log = logging.getLogger("lexoffice.cli")
 
 
 # -- state database ----------------------------------------------------------------------------------------------
-def _state_engine(args: argparse.Namespace) -> Any:
-    from lexoffice.state.db import init_db, make_engine
+def _state_engine(args: argparse.Namespace, *, upgrade: bool = False, check: bool = True) -> Any:
+    """The state database; ``upgrade`` applies pending migrations, otherwise its schema must be current (a new,
+    empty database gets its tables: the first command on a new installation is often ``tenant add``), unless
+    ``check`` is off (``db current`` only reads the version)."""
+    from lexoffice.provider import connections
+    from lexoffice.state.db import OutdatedSchema, init_db, make_engine, require_current_schema
 
     url = args.state_url or os.environ.get("LEXOFFICE_STATE_URL")
-    if url:
-        try:
-            engine = make_engine(url)
-            init_db(engine)
-        except Exception as err:  # noqa: BLE001 - becomes one line that says where and what to do
-            raise StateDatabaseUnavailable(_where(url), err) from err
-        return engine
-    from lexoffice.provider import connections
-
+    where = _where(url) if url else f"the Airflow connection {connections.STATE_CONN_ID!r}"
     try:
-        return connections.state_engine()
-    except Exception as err:  # noqa: BLE001
-        raise StateDatabaseUnavailable(f"the Airflow connection {connections.STATE_CONN_ID!r}", err) from err
+        engine = make_engine(url) if url else connections.engine_for(connections.STATE_CONN_ID)
+        if upgrade:
+            init_db(engine)
+        elif check:
+            require_current_schema(engine, create_if_new=True)
+    except OutdatedSchema:
+        raise
+    except Exception as err:  # noqa: BLE001 - becomes one line that says where and what to do
+        raise StateDatabaseUnavailable(where, err) from err
+    return engine
 
 
 class StateDatabaseUnavailable(RuntimeError):
@@ -256,9 +259,21 @@ def revoke_oauth(engine: Any, tenant: Any) -> bool:
 
 # -- commands ----------------------------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
-    _state_engine(args)
-    print("state database ready")
+    """``lexoffice init`` and ``lexoffice db upgrade``: create the tables, or apply the pending migrations."""
+    from lexoffice.state.db import schema_version
+
+    print(f"state database ready (schema {schema_version(_state_engine(args, upgrade=True))})")
     return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from lexoffice.state import migrations
+    from lexoffice.state.db import schema_version
+
+    found, wanted = schema_version(_state_engine(args, check=False)), migrations.head()
+    print(f"schema {found or 'none'}; this version needs {wanted}: "
+          + ("up to date" if found == wanted else "run `lexoffice db upgrade`"))
+    return 0 if found == wanted else 1
 
 
 def cmd_tenant_add(args: argparse.Namespace) -> int:
@@ -453,7 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-url", help="SQLAlchemy URL of the state database (default: env "
                         "LEXOFFICE_STATE_URL, else the Airflow connection lexoffice_state)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("init", help="create the state database tables").set_defaults(func=cmd_init)
+    sub.add_parser("init", help="create the state database tables, or upgrade them (= db upgrade)"
+                   ).set_defaults(func=cmd_init)
+    db = sub.add_parser("db", help="the state database's schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply the pending schema migrations (after installing a new version)"
+                  ).set_defaults(func=cmd_init)
+    db.add_parser("current", help="show the schema version (exit 1 if `db upgrade` is needed)"
+                  ).set_defaults(func=cmd_db_current)
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     add = tenant.add_parser("add", help="add a tenant (idempotent)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import pathlib
 import threading
 import time
@@ -11,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from lexoffice.state import make_engine, schema, tenants
-from lexoffice.state.db import UnsupportedDatabase, init_db, read_transaction, write_transaction
+from lexoffice.state import make_engine, migrations, schema, tenants
+from lexoffice.state.db import (UnsupportedDatabase, init_db, read_transaction, require_current_schema,
+                                write_transaction)
 from lexoffice.state.schema import metadata, rate_slots, runs
 
 
@@ -98,7 +98,7 @@ def test_init_db_is_idempotent_and_safe_in_parallel(postgres_url: str, tmp_path:
             t.join(timeout=60)
         init_db(engine)
         assert errors == [], url
-        assert set(sa.inspect(engine).get_table_names()) == set(metadata.tables), url
+        assert set(sa.inspect(engine).get_table_names()) == {*metadata.tables, migrations.VERSION_TABLE}, url
         engine.dispose()
 
 
@@ -119,27 +119,6 @@ def test_bound_parameters_stay_out_of_error_messages(engine: sa.Engine) -> None:
             conn.execute(sa.insert(rate_slots).values(key="Müller, Hauptstraße 5", next_at=None))
     assert "[SQL parameters hidden due to hide_parameters=True]" in str(caught.value)
     assert "[parameters:" not in str(caught.value)
-
-
-def test_init_db_drops_the_retired_delivery_order_index(engine: sa.Engine) -> None:
-    """State databases made by earlier versions lose the outbox index nothing reads any more."""
-    with write_transaction(engine) as conn:
-        conn.execute(sa.text("CREATE INDEX ix_outbox_delivery_order ON outbox "
-                             "(tenant_id, stream, state, coalesce(group_key, ''), sort_key, id)"))
-    assert "ix_outbox_delivery_order" in _outbox_indexes(engine)
-    init_db(engine)
-    init_db(engine)  # and again, when it is already gone
-    names = _outbox_indexes(engine)
-    assert "ix_outbox_delivery_order" not in names
-    assert "ix_outbox_state_order" in names
-
-
-def _outbox_indexes(engine: sa.Engine) -> set[str]:
-    """Index names from the catalogue (SQLAlchemy's SQLite inspector leaves out expression indexes)."""
-    query = ("SELECT indexname FROM pg_indexes WHERE tablename = 'outbox'" if engine.dialect.name == "postgresql"
-             else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'")
-    with engine.connect() as conn:
-        return set(conn.execute(sa.text(query)).scalars())
 
 
 def _outbox_row(tenant_id: str, doc_key: str) -> dict:
@@ -165,84 +144,18 @@ def test_outbox_rows_belong_to_an_existing_tenant(engine: sa.Engine) -> None:
         conn.execute(sa.delete(schema.tenants).where(schema.tenants.c.tenant_id == "t1"))
 
 
-def _outbox_keys(engine: sa.Engine) -> list[tuple[str, bool]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(
-            "SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'outbox'::regclass "
-            "AND contype = 'f'"))]
-
-
-def _drop_outbox_key(engine: sa.Engine) -> None:
-    """What init_db of earlier versions did to PostgreSQL state databases."""
-    with write_transaction(engine) as conn:
-        conn.execute(sa.text("ALTER TABLE outbox DROP CONSTRAINT fk_outbox_tenant_id_tenants"))
-    assert _outbox_keys(engine) == []
-
-
 @pytest.mark.postgres
-def test_init_db_restores_the_outbox_foreign_key_an_older_version_dropped(postgres_url: str) -> None:
-    engine = make_engine(postgres_url)
-    init_db(engine)
-    _add_tenant(engine, "t1")
-    with write_transaction(engine) as conn:
-        conn.execute(schema.outbox.insert(), _outbox_row("t1", "d1"))
-    _drop_outbox_key(engine)
-    init_db(engine)
-    assert _outbox_keys(engine) == [("fk_outbox_tenant_id_tenants", True)]
-    init_db(engine)  # and again, when it is there
-    assert _outbox_keys(engine) == [("fk_outbox_tenant_id_tenants", True)]
-    with pytest.raises(sa.exc.IntegrityError), write_transaction(engine) as conn:
-        conn.execute(schema.outbox.insert(), _outbox_row("nobody", "d2"))
-    engine.dispose()
-
-
-@pytest.mark.postgres
-def test_rows_of_a_deleted_tenant_leave_the_restored_key_unvalidated_with_a_warning(
-        postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    """A tenant deleted by hand while the key was missing: init_db still succeeds, checks new rows, and says
-    which tenants to add back; once they are back, the next init_db validates the key."""
-    engine = make_engine(postgres_url)
-    init_db(engine)
-    _drop_outbox_key(engine)
-    with write_transaction(engine) as conn:
-        conn.execute(schema.outbox.insert(), _outbox_row("gone", "d1"))
-    with caplog.at_level(logging.WARNING, logger="lexoffice.state.db"):
-        init_db(engine)
-    assert _outbox_keys(engine) == [("fk_outbox_tenant_id_tenants", False)]
-    assert "gone" in caplog.text and "lexoffice tenant add" in caplog.text
-    with pytest.raises(sa.exc.IntegrityError), write_transaction(engine) as conn:
-        conn.execute(schema.outbox.insert(), _outbox_row("nobody", "d2"))
-    _add_tenant(engine, "gone")
-    init_db(engine)
-    assert _outbox_keys(engine) == [("fk_outbox_tenant_id_tenants", True)]
-    engine.dispose()
-
-
-@pytest.mark.postgres
-def test_init_db_does_not_wait_for_a_busy_outbox(postgres_url: str) -> None:
-    """Tasks call init_db at start; with nothing to retire it must not queue behind a running stage."""
+def test_checking_the_schema_does_not_wait_for_a_busy_outbox(postgres_url: str) -> None:
+    """Tasks check the schema at start (and init_db on a current schema only reads the version): neither may
+    queue behind a running stage."""
     engine = make_engine(postgres_url)
     init_db(engine)
     with engine.connect() as busy:
         busy.execute(sa.text("LOCK TABLE outbox IN ROW EXCLUSIVE MODE"))  # what a staging transaction holds
         # Queuing behind the lock would fail with PostgreSQL's lock timeout error; no wall-clock bound needed.
         checker = make_engine(postgres_url, connect_args={"options": "-c lock_timeout=2000"})
+        require_current_schema(checker)
         init_db(checker)
         busy.rollback()
         checker.dispose()
     engine.dispose()
-
-
-def test_init_db_adds_the_send_mode_and_history_tables_to_an_older_state_database(engine: sa.Engine) -> None:
-    """Issue 17's tables are new tables: an older state database gets them from init_db, with its data kept."""
-    from lexoffice.state import tenants
-    from lexoffice.state.schema import document_events, tenant_settings
-
-    tenants.add_tenant(engine, tenant_id="alt", name="Alt GmbH", lexoffice_conn_id="lex_alt")
-    with write_transaction(engine) as conn:  # as an earlier version left it
-        document_events.drop(conn)
-        tenant_settings.drop(conn)
-    assert not {"document_events", "tenant_settings"} & set(sa.inspect(engine).get_table_names())
-    init_db(engine)
-    assert {"document_events", "tenant_settings"} <= set(sa.inspect(engine).get_table_names())
-    assert tenants.send_mode(engine, "alt") == "all"  # a tenant from before send modes keeps its behaviour

@@ -51,10 +51,10 @@ def engine_for_url(url: str) -> Any:
 
 
 def state_engine() -> Any:
-    from lexoffice.state.db import init_db
+    from lexoffice.state.db import require_current_schema
 
     engine = engine_for(STATE_CONN_ID)
-    init_db(engine)
+    require_current_schema(engine)
     return engine
 
 

@@ -8,7 +8,6 @@ PostgreSQL (production) gets ``pool_pre_ping`` so a restarted server costs a rec
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,13 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lexoffice.state.schema import RETIRED_INDEXES, metadata, outbox
-
-log = logging.getLogger(__name__)
-
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _READ_ONLY = "lexoffice_read_only"
-_INIT_LOCK_ID = int.from_bytes(b"lexinit!", "big", signed=True)  # advisory-lock id for schema creation
+_INIT_LOCK_ID = int.from_bytes(b"lexinit!", "big", signed=True)  # advisory-lock id for schema upgrades
 
 
 class UnsupportedDatabase(ValueError):
@@ -130,47 +125,56 @@ def db_now(conn: sa.Connection) -> datetime:
 
 
 def init_db(engine: sa.Engine) -> None:
-    """Create all tables that do not exist yet. Idempotent, and safe when several processes start at once."""
+    """Create the state database's tables, or bring an existing one to this version's schema (the migrations in
+    ``state/migrations``). Idempotent, and safe when several processes start at once. Run by ``lexoffice init`` /
+    ``lexoffice db upgrade``, the compose init container, the demo and the tests; tasks only check the version."""
+    from lexoffice.state import migrations
+
     with write_transaction(engine) as conn:
         if is_postgres(conn):
-            # CREATE TABLE IF NOT EXISTS still races on the catalogue; serialise the creators instead.
+            # Two upgraders would both see the old version; serialise them (SQLite: BEGIN IMMEDIATE does).
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_INIT_LOCK_ID)))
-        metadata.create_all(conn, checkfirst=True)
-        for index in RETIRED_INDEXES:  # what older versions created and nothing reads any more
-            conn.execute(sa.text(f"DROP INDEX IF EXISTS {index}"))
-        if is_postgres(conn):
-            _restore_outbox_tenant_key(conn)
+        if migrations.current(conn) != migrations.head():  # the common case costs one read of the version
+            migrations.upgrade(conn)
 
 
-def _restore_outbox_tenant_key(conn: sa.Connection) -> None:
-    """Add the outbox's foreign key to tenants back to a PostgreSQL state database that an older version
-    left without it. (SQLite cannot add a constraint to an existing table; it keeps what it has.)
+class OutdatedSchema(RuntimeError):
+    """The state database is not at the schema this version of the code expects: one line saying what to do."""
 
-    The catalogue is read first, because init_db runs at the start of every task and ALTER TABLE would queue
-    behind a running stage even when there is nothing to do. The key is added ``NOT VALID`` (a short lock,
-    new rows are checked from then on) and validated afterwards, which reads the table without blocking
-    writers. Rows of a tenant deleted by hand leave the key unvalidated, with a warning saying what to do.
+
+def schema_version(engine: sa.Engine) -> str | None:
+    """The state database's schema revision (None: no migration has run on it yet)."""
+    from lexoffice.state import migrations
+
+    with read_transaction(engine) as conn:
+        return migrations.current(conn)
+
+
+def require_current_schema(engine: sa.Engine, *, create_if_new: bool = False) -> None:
+    """Refuse to work on a state database whose schema is older (or newer) than this code's.
+
+    Called where tasks open the state database: one read of the version table, no DDL, no lock that could queue
+    behind a running stage. Schema changes happen only in ``lexoffice db upgrade``. ``create_if_new`` (the CLI: a
+    person's first ``lexoffice tenant add``) creates the tables in a database that has none at all.
     """
-    (key,) = [fk for fk in outbox.foreign_keys if fk.column.table.name == "tenants"]
-    name = key.constraint.name
-    found = conn.execute(sa.text("SELECT convalidated FROM pg_constraint WHERE conname = :name "
-                                 "AND conrelid = 'outbox'::regclass"), {"name": name}).first()
-    if found is None:
-        conn.execute(sa.text(f"ALTER TABLE outbox ADD CONSTRAINT {name} FOREIGN KEY (tenant_id) "
-                             "REFERENCES tenants (tenant_id) ON DELETE RESTRICT NOT VALID"))
-    elif found.convalidated:
+    from lexoffice.state import migrations
+
+    found, wanted = schema_version(engine), migrations.head()
+    if found == wanted:
         return
-    try:
-        with conn.begin_nested():
-            conn.execute(sa.text(f"ALTER TABLE outbox VALIDATE CONSTRAINT {name}"))
-    except sa.exc.IntegrityError:
-        orphans = conn.execute(sa.text("SELECT DISTINCT tenant_id FROM outbox WHERE tenant_id NOT IN "
-                                       "(SELECT tenant_id FROM tenants) ORDER BY tenant_id LIMIT 10")).scalars()
-        names = ", ".join(orphans)
-        log.warning("Outbox-Zeilen gelöschter Mandanten: %s. Neue Zeilen werden geprüft; legen Sie diese "
-                    "Mandanten wieder an (lexoffice tenant add), damit der Fremdschlüssel vollständig gilt. / "
-                    "Outbox rows of deleted tenants: %s. New rows are checked; add those tenants back "
-                    "(lexoffice tenant add) so the foreign key is validated.", names, names)
+    if found is None and create_if_new and not sa.inspect(engine).get_table_names():
+        init_db(engine)
+        return
+    if found is not None and not migrations.known(found):
+        raise OutdatedSchema(
+            f"Die Zustandsdatenbank hat die Schemaversion {found}, die diese Installation nicht kennt: sie wurde von "
+            f"einer neueren Version von lexoffice-airflow aktualisiert; installieren Sie diese Version auch hier. / "
+            f"The state database is at schema {found}, which this installation does not know (a newer release "
+            "upgraded it): install that release here too.")
+    raise OutdatedSchema(
+        f"Die Zustandsdatenbank ist nicht auf dem Schemastand dieser Version ({found or 'ohne Version'}, "
+        f"benötigt {wanted}): führen Sie `lexoffice db upgrade` aus. / The state database schema is outdated "
+        f"({found or 'none'}, needs {wanted}): run `lexoffice db upgrade`.")
 
 
 def dialect_insert(bind: sa.Engine | sa.Connection, table: sa.Table) -> Any:

@@ -1,5 +1,7 @@
 """All tables of the state database, in SQLAlchemy Core, portable between SQLite and PostgreSQL.
 
+A change here needs a migration (``state/migrations/versions``); a test compares the two and fails without one.
+
 The state database is the only truth about what was sent to Lexware Office, so the schema carries the
 guarantees it can: one outbox row per (tenant, stream, document), a CHECK on the document state, at most
 one open connection period per tenant, foreign keys from the tenant-owned tables to their tenant.
@@ -139,8 +141,7 @@ outbox = sa.Table(
 )
 # No index in delivery order (group_key, sort_key): delivery reads one state's rows through
 # ix_outbox_state_order and sorts them in Python (outbox.rows), so such an index would only cost every staged
-# row another wide index entry that nothing reads. init_db drops it from older state databases.
-RETIRED_INDEXES = ("ix_outbox_delivery_order",)
+# row another wide index entry that nothing reads. Migration 0002 drops it from older state databases.
 
 
 def _mapping_table(name: str, key_column: str, id_column: str) -> sa.Table:
@@ -279,8 +280,7 @@ status_writeback = sa.Table(
 
 SEND_MODES = ("requested", "all")
 
-# Per-tenant settings that came after the tenants table (a table of their own, so init_db's create_all adds them
-# to older state databases without a migration). A tenant without a row here uses the defaults in
+# Per-tenant settings that came after the tenants table. A tenant without a row here uses the defaults in
 # state/tenants.py.
 tenant_settings = sa.Table(
     "tenant_settings",

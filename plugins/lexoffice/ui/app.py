@@ -52,17 +52,17 @@ def _stream(value: str) -> Stream:
                                                        "transactions") from None
 
 
-_READY: set[str] = set()  # state databases init_db has already run on in this process
+_READY: set[str] = set()  # state databases whose schema was found current in this process
 
 
 def _state_engine() -> sa.Engine:
-    """The state DB; tables are created once per process, not on every page view (init_db locks on PostgreSQL)."""
-    from lexoffice.state.db import init_db
+    """The state DB; its schema version is checked once per process, not on every page view."""
+    from lexoffice.state.db import require_current_schema
 
     engine = connections.engine_for(connections.STATE_CONN_ID)
     key = engine.url.render_as_string(hide_password=True)
     if key not in _READY:
-        init_db(engine)
+        require_current_schema(engine)
         _READY.add(key)
     return engine
 
