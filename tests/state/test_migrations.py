@@ -17,9 +17,9 @@ from alembic.runtime.migration import MigrationContext
 
 from lexoffice.state import make_engine, migrations, schema, tenants
 from lexoffice.state.db import OutdatedSchema, init_db, require_current_schema, schema_version, write_transaction
+from tests.support.old_state import old_release
 from tests.support.postgres import PostgresServer
 
-FROZEN = pathlib.Path(__file__).parent / "frozen"
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
@@ -37,20 +37,6 @@ def new_database(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Call
 @pytest.fixture
 def new_url(new_database: Callable[[], str]) -> str:
     return new_database()
-
-
-def _old_release(url: str, *, ddl_edit: tuple[str, str] | None = None) -> sa.Engine:
-    """A state database as the last release without migrations made it (its DDL, frozen), no version table."""
-    engine = make_engine(url)
-    ddl = (FROZEN / f"state_schema_2026_12_07.{engine.dialect.name}.sql").read_text()
-    if ddl_edit:
-        assert ddl_edit[0] in ddl
-        ddl = ddl.replace(*ddl_edit)
-    statements = [s for s in ddl.split(";\n") if s.strip() and not s.strip().startswith("--")]
-    with write_transaction(engine) as conn:
-        for statement in statements:
-            conn.exec_driver_sql("\n".join(line for line in statement.splitlines() if not line.startswith("--")))
-    return engine
 
 
 def _fill(engine: sa.Engine) -> None:
@@ -139,7 +125,7 @@ def test_the_migrations_build_exactly_what_the_models_describe(new_database: Cal
 
 def test_a_database_of_the_last_release_without_migrations_upgrades_with_its_rows(
         new_database: Callable[[], str]) -> None:
-    old = _old_release(new_database())
+    old = old_release(new_database())
     _fill(old)
     before = _rows(old)
     assert schema_version(old) is None
@@ -157,7 +143,7 @@ def test_a_database_of_the_last_release_without_migrations_upgrades_with_its_row
 
 def test_an_older_release_gets_its_missing_tables_and_loses_the_retired_index(new_url: str) -> None:
     """Older releases lacked later tables and carried an index in delivery order; both are put right, rows kept."""
-    old = _old_release(new_url)
+    old = old_release(new_url)
     _fill(old)
     with write_transaction(old) as conn:
         conn.execute(sa.text("DROP TABLE oauth_pending"))
@@ -174,7 +160,7 @@ def test_an_older_release_gets_its_missing_tables_and_loses_the_retired_index(ne
 
 
 def test_a_lexware_status_table_from_before_sepadebit_accepts_it_after_the_upgrade(new_url: str) -> None:
-    old = _old_release(new_url, ddl_edit=("'open', 'sepadebit', 'overdue'", "'open', 'overdue'"))
+    old = old_release(new_url, ddl_edit=("'open', 'sepadebit', 'overdue'", "'open', 'overdue'"))
     _fill(old)
     with pytest.raises(sa.exc.IntegrityError), write_transaction(old) as conn:
         conn.execute(schema.lexware_status.update().values(status="sepadebit"))
@@ -190,7 +176,7 @@ def test_a_lexware_status_table_from_before_sepadebit_accepts_it_after_the_upgra
 
 @pytest.mark.postgres
 def test_an_outbox_without_its_tenant_key_gets_it_back(postgres_server: PostgresServer) -> None:
-    old = _old_release(postgres_server.create_database(f"m_{uuid.uuid4().hex[:12]}"))
+    old = old_release(postgres_server.create_database(f"m_{uuid.uuid4().hex[:12]}"))
     _fill(old)
     with write_transaction(old) as conn:  # what the release that dropped the key for staging speed left
         conn.execute(sa.text("ALTER TABLE outbox DROP CONSTRAINT fk_outbox_tenant_id_tenants"))
@@ -208,7 +194,7 @@ def test_rows_of_a_deleted_tenant_leave_the_restored_key_unvalidated(postgres_se
                                                        caplog: pytest.LogCaptureFixture) -> None:
     """A PostgreSQL state database from the release that dropped the key; one orphan row leaves it unvalidated,
     with a warning naming the tenant and the statement to run once it is back."""
-    old = _old_release(postgres_server.create_database(f"m_{uuid.uuid4().hex[:12]}"))
+    old = old_release(postgres_server.create_database(f"m_{uuid.uuid4().hex[:12]}"))
     _fill(old)
     with write_transaction(old) as conn:
         conn.execute(sa.text("ALTER TABLE outbox DROP CONSTRAINT fk_outbox_tenant_id_tenants"))

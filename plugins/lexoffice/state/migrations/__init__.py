@@ -53,12 +53,14 @@ def known(revision: str) -> bool:
 
 
 def current(conn: sa.Connection) -> str | None:
-    """The revision the database is at; None for a database no migration has touched yet."""
-    from alembic.runtime.migration import MigrationContext
+    """The revision the database is at; None for a database no migration has touched yet.
 
-    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-    heads = context.get_current_heads()
-    return heads[0] if heads else None
+    Read directly (one row, one column) rather than through Alembic's MigrationContext, which logs two lines
+    at every task start.
+    """
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return None
+    return conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one_or_none()
 
 
 def upgrade(conn: sa.Connection, revision: str = "head") -> None:
