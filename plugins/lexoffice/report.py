@@ -4,7 +4,7 @@ per run and tenant the counts by state, ending with one line readable at a glanc
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -78,6 +78,17 @@ def document_rows(engine: Any, *, tenant_ids: Iterable[str] | None = None, strea
                     break
                 out.append(_document_row(tenant_id, str(stream), row, twice, warnings, in_lexware, language))
     return out
+
+
+def iter_document_rows(engine: Any, *, tenant_id: str, stream: str, language: str = "en",
+                       chunk_size: int = 1000) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Each outbox row of one tenant's stream with its report row, read in the outbox's keyset pages (the
+    status write-back: memory does not grow with the outbox; the per-stream look-ups are read once)."""
+    twice = duplicates.for_stream(engine, tenant_id=tenant_id, stream=str(stream))
+    in_lexware = followup_columns.status_columns(engine, tenant_id=tenant_id, stream=stream, language=language)
+    warnings = history.latest_by_kind(engine, tenant_id=tenant_id, stream=stream, kind=history.WARNING)
+    for row in outbox.iter_rows(engine, tenant_id=tenant_id, stream=stream, chunk_size=chunk_size):
+        yield row, _document_row(tenant_id, str(stream), row, twice, warnings, in_lexware, language)
 
 
 def _document_row(tenant_id: str, stream: str, row: Any, twice: dict[str, Any], warnings: dict[str, str],

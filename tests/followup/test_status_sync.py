@@ -155,3 +155,56 @@ def test_it_waits_for_a_delivery_to_the_same_organisation(office: Office, long_a
     delivering.release()
     sync(office)
     assert current(office) == {"a": ("draft", None)}
+
+
+def test_open_documents_are_read_and_recorded_a_page_at_a_time(office: Office, long_ago: Callable[[], datetime],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five open invoices, pages of two: three keyset queries of at most two rows, statuses recorded per page
+    (a page's paid invoice leaves the open set without shifting the next page), one look-up for the deleted one."""
+    import sqlalchemy as sa
+
+    from lexoffice.followup.status_sync import sync_statuses
+
+    office.send("a", "b", "c", "d", "e", sent_at=long_ago())
+    office.act("b", "finalize")
+    office.act("b", "pay")
+    office.act("d", "delete")
+    reads: list[tuple[str, object]] = []
+    recorded: list[int] = []
+
+    @sa.event.listens_for(office.engine, "before_cursor_execute")
+    def remember(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        if "FROM outbox LEFT OUTER JOIN lexware_status" in statement:
+            reads.append((statement, parameters))
+
+    real_record = lexware_status.record
+
+    def record(*args, observations, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        observations = list(observations)
+        recorded.append(len(observations))
+        return real_record(*args, observations=observations, **kwargs)
+
+    monkeypatch.setattr(lexware_status, "record", record)
+    with office.client() as client:
+        result = sync_statuses(office.engine, client, office.tenant, grace=ZERO, page_size=2)
+
+    assert current(office) == {"a": ("draft", None), "b": ("paid", "RE0001"), "c": ("draft", None),
+                               "d": ("deleted", None), "e": ("draft", None)}
+    pages = [(s, p) for s, p in reads if "LIMIT" in s]
+    assert len(pages) == 3 and len(reads) == 4  # three pages and the one count/since query, nothing unbounded
+    assert all(2 in (p.values() if isinstance(p, dict) else p) for _, p in pages)
+    assert recorded == [2, 1, 1, 1] and max(recorded) <= 2  # a+b, c (d not listed), e, then d looked up
+    assert (result.open_before, result.observed, result.looked_up, result.deleted) == (5, 5, 1, 1)
+
+
+def test_look_ups_are_capped_across_pages(office: Office, long_ago: Callable[[], datetime],
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    from lexoffice.followup.status_sync import sync_statuses
+
+    office.send("a", "b", "c", sent_at=long_ago())
+    office.act("a", "delete")
+    office.act("c", "delete")
+    with office.client() as client:
+        result = sync_statuses(office.engine, client, office.tenant, grace=ZERO, page_size=1, max_lookups=1)
+    assert current(office) == {"a": ("deleted", None), "b": ("draft", None)}  # c: the next night
+    assert result.looked_up == 1 and "2 sent invoices are missing" in caplog.text

@@ -128,3 +128,34 @@ def test_the_nightly_step_writes_back_even_when_lexware_cannot_be_read(office: O
     assert "error" in summary and summary["written_back"] == 1
     assert _table(source) == {"a": ("sent", None, None)}  # Datum senden and state, no Lexware status yet
     source.dispose()
+
+
+def test_the_write_back_compares_and_writes_a_page_at_a_time(office: Office, tmp_path: Path,
+                                                             long_ago: Callable[[], datetime]) -> None:
+    """Three documents, pages of two: the status table is read for each page's keys only (never the whole
+    company), and a second run with nothing changed writes nothing."""
+    source = make_engine(f"sqlite:///{tmp_path / 'fieldservice.db'}")
+    office.send("draft:a", "draft:b", "draft:c", sent_at=long_ago())
+    _sync(office)
+    statements: list[tuple[str, object]] = []
+
+    @sa.event.listens_for(source, "before_cursor_execute")
+    def remember(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        if writeback.TABLE in statement and not statement.lstrip().upper().startswith(("CREATE", "PRAGMA")):
+            statements.append((statement.lstrip().split()[0].upper(), parameters))
+
+    assert writeback.write_back(state_engine=office.engine, source_engine=source, tenant=office.tenant,
+                                page_size=2) == 3
+    reads = [p for kind, p in statements if kind == "SELECT"]
+    assert [sum(1 for v in p if v in ("a", "b", "c")) for p in reads] == [2, 1]  # the page's keys, no more
+    assert [kind for kind, _ in statements] == ["SELECT", "INSERT", "SELECT", "INSERT"]
+    assert _table(source) == {k: ("sent", "draft", None) for k in "abc"}
+
+    statements.clear()
+    office.act("draft:b", "finalize")
+    _sync(office)
+    assert writeback.write_back(state_engine=office.engine, source_engine=source, tenant=office.tenant,
+                                page_size=2) == 1
+    assert [kind for kind, _ in statements] == ["SELECT", "INSERT", "SELECT"]  # only b's page writes
+    assert _table(source)["b"] == ("sent", "overdue", "RE0001")
+    source.dispose()

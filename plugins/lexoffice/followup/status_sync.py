@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,7 +29,7 @@ from lexoffice.delivery import preflight
 from lexoffice.delivery.result import TenantBlocked
 from lexoffice.state import lexware_status
 from lexoffice.state.db import utcnow
-from lexoffice.state.lexware_status import Observation, SentDocument, StatusChange
+from lexoffice.state.lexware_status import Observation, OpenSummary, SentDocument, StatusChange
 from lexoffice.state.locks import OrganisationLease
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ STREAM = "invoices"
 LOOKUP_GRACE = timedelta(hours=1)
 #: At most this many look-ups by id per run (each costs a request); the rest waits for the next night.
 MAX_LOOKUPS = 250
+#: Open documents read (and their statuses recorded) per page.
+PAGE_SIZE = 1000
 
 
 @dataclass
@@ -67,27 +69,40 @@ class SyncResult:
 
 def sync_statuses(engine: sa.Engine, client: Any, tenant: Any, *, run_id: str | None = None,
                   now: datetime | None = None, grace: timedelta = LOOKUP_GRACE,
-                  max_lookups: int = MAX_LOOKUPS) -> SyncResult:
-    """Observe and record the Lexware status of the tenant's open invoices (the caller holds the lease)."""
+                  max_lookups: int = MAX_LOOKUPS, page_size: int = PAGE_SIZE) -> SyncResult:
+    """Observe and record the Lexware status of the tenant's open invoices (the caller holds the lease).
+
+    The open documents are read and recorded a page at a time (``page_size``), so a tenant with a million sent
+    invoices costs the memory of one page (plus Lexware's listing), not of all of them.
+    """
     now = now or utcnow()
     result = SyncResult(tenant.tenant_id)
-    documents = lexware_status.open_documents(engine, tenant_id=tenant.tenant_id, stream=STREAM)
-    result.open_before = len(documents)
-    if not documents:
+    summary = lexware_status.open_summary(engine, tenant_id=tenant.tenant_id, stream=STREAM)
+    result.open_before = summary.count
+    if not summary.count:
         return result
-    by_id = {doc.lexware_id: doc for doc in documents}
-    observations: list[Observation] = []
-    today = now.astimezone(BERLIN).date()
-    for voucher_id, item in _listing(client, documents, today).items():
-        doc = by_id.pop(voucher_id, None)
-        if doc is not None:
-            _observe(result, observations, doc, item, now)
-    lookups = [doc for doc in by_id.values() if _old_enough(doc, now, grace)]
-    result.not_listed_yet = len(by_id) - len(lookups)
-    if len(lookups) > max_lookups:
+    listed = _listing(client, summary, now.astimezone(BERLIN).date())
+    lookups: list[SentDocument] = []
+    missing = 0
+    for page in lexware_status.open_document_pages(engine, tenant_id=tenant.tenant_id, stream=STREAM,
+                                                   page_size=page_size):
+        observations: list[Observation] = []
+        for doc in page:
+            item = listed.pop(doc.lexware_id, None)
+            if item is not None:
+                _observe(result, observations, doc, item, now)
+            elif not _old_enough(doc, now, grace):
+                result.not_listed_yet += 1
+            elif len(lookups) < max_lookups:
+                lookups.append(doc)
+            else:
+                missing += 1
+        _record(engine, result, observations, run_id, now)
+    if missing:
         log.warning("tenant %s: %d sent invoices are missing from the voucher list; %d are looked up now, the rest "
-                    "by the next run", tenant.tenant_id, len(lookups), max_lookups)
-    for doc in lookups[:max_lookups]:
+                    "by the next run", tenant.tenant_id, len(lookups) + missing, max_lookups)
+    observations = []
+    for doc in lookups:
         result.looked_up += 1
         try:
             invoice = client.get_invoice(doc.lexware_id)
@@ -96,12 +111,20 @@ def sync_statuses(engine: sa.Engine, client: Any, tenant: Any, *, run_id: str | 
             result.deleted += 1
             continue
         _observe(result, observations, doc, invoice, now)
-    result.observed = len(observations)
-    result.changes = lexware_status.record(engine, tenant_id=tenant.tenant_id, stream=STREAM,
-                                           observations=observations, run_id=run_id, now=now)
+    _record(engine, result, observations, run_id, now)
+    return result
+
+
+def _record(engine: sa.Engine, result: SyncResult, observations: list[Observation], run_id: str | None,
+            now: datetime) -> None:
+    """Store one page's observations (one transaction) and count them into the result."""
+    if not observations:
+        return
+    result.changes += lexware_status.record(engine, tenant_id=result.tenant_id, stream=STREAM,
+                                            observations=observations, run_id=run_id, now=now)
+    result.observed += len(observations)
     for obs in observations:
         result.by_status[obs.status] = result.by_status.get(obs.status, 0) + 1
-    return result
 
 
 def _observe(result: SyncResult, observations: list[Observation], doc: SentDocument, voucher: dict[str, Any],
@@ -142,13 +165,12 @@ NOT_FINAL = "draft,open,sepadebit"
 SETTLED = "paid,paidoff,voided"
 
 
-def _listing(client: Any, documents: list[SentDocument], today: date) -> dict[str, dict[str, Any]]:
+def _listing(client: Any, summary: OpenSummary, today: date) -> dict[str, dict[str, Any]]:
     """The invoices still open, created since the oldest open document was first attempted, and those settled
     since the oldest open document was last read (Berlin days, a day of margin); a later sighting wins."""
-    attempted = [d.attempted_at for d in documents if d.attempted_at is not None]
-    created_from = (min(attempted).astimezone(BERLIN).date() if attempted else today) - timedelta(days=1)
-    last_read = [d.checked_at or d.attempted_at for d in documents if (d.checked_at or d.attempted_at) is not None]
-    updated_from = (min(last_read).astimezone(BERLIN).date() if last_read else today) - timedelta(days=1)
+    first_attempt, first_unread = summary.first_attempt, summary.first_unread_since
+    created_from = (first_attempt.astimezone(BERLIN).date() if first_attempt else today) - timedelta(days=1)
+    updated_from = (first_unread.astimezone(BERLIN).date() if first_unread else today) - timedelta(days=1)
     tomorrow = today + timedelta(days=1)
     found: dict[str, dict[str, Any]] = {}
     for item in client.iter_voucherlist(voucher_type="invoice", voucher_status=NOT_FINAL,

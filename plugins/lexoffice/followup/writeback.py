@@ -9,7 +9,9 @@ a draft did not go out in its own screens, the nightly run keeps one table there
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,13 +19,12 @@ import sqlalchemy as sa
 from lexoffice.source.timestamps import UtcDateTime
 from lexoffice.state import lexware_status
 from lexoffice.state.db import dialect_insert, read_transaction, utcnow, write_transaction
-from lexoffice.state.schema import outbox
 from lexoffice.state.schema import status_writeback as settings_table
 
 log = logging.getLogger(__name__)
 TABLE = "lexoffice_airflow_status"
 STREAM = "invoices"
-_BATCH = 1000
+PAGE_SIZE = 1000  # documents compared and written per page
 
 source_metadata = sa.MetaData()
 status_table = sa.Table(
@@ -67,27 +68,25 @@ def set_enabled(engine: sa.Engine, tenant_id: str, on: bool) -> None:
 
 # -- writing -----------------------------------------------------------------------------------------------------
 def write_back(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any,
-               now: datetime | None = None) -> int:
-    """Bring the tenant's rows of the status table up to date; return how many rows changed."""
-    from lexoffice.report import document_rows
+               now: datetime | None = None, page_size: int = PAGE_SIZE) -> int:
+    """Bring the tenant's rows of the status table up to date; return how many rows changed.
+
+    A page of documents at a time (``page_size``): their Lexware statuses and their rows in the status table are
+    read for that page only, and only rows that differ are written.
+    """
+    from lexoffice.report import iter_document_rows
 
     company_id = tenant.invoice_company_id
     if not company_id:
         return 0
     now = now or utcnow()
-    sent_at = _sent_at(state_engine, tenant.tenant_id)
-    codes = {_source_id(k): row for k, row in lexware_status.statuses(state_engine, tenant_id=tenant.tenant_id,
-                                                                        stream=STREAM).items()}
-    wanted: dict[str, dict[str, Any]] = {}
-    for doc in document_rows(state_engine, tenant_ids=[tenant.tenant_id], streams=[STREAM], language="de"):
-        status = codes.get(doc["id"])
-        wanted[doc["id"]] = {"state": doc["state"], "lexware_id": doc["lexware_id"] or None,
-                             "datum_senden": sent_at.get(doc["id"]),
-                             "lexware_status": status.status if status else None,
-                             "voucher_number": status.voucher_number if status else None,
-                             "reason": doc["reason"] or None}
     try:
-        return _upsert(source_engine, company_id, wanted, now)
+        with source_engine.begin() as conn:
+            source_metadata.create_all(conn, checkfirst=True)
+        documents = iter_document_rows(state_engine, tenant_id=tenant.tenant_id, stream=STREAM, language="de",
+                                       chunk_size=page_size)
+        return sum(_upsert(source_engine, company_id, _wanted(state_engine, tenant.tenant_id, page), now)
+                   for page in iter(lambda: list(islice(documents, page_size)), []))
     except sa.exc.DBAPIError as err:
         if not _is_read_only(err):
             raise
@@ -101,30 +100,35 @@ def write_back(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any
         ) from None
 
 
+def _wanted(state_engine: sa.Engine, tenant_id: str, page: Sequence[tuple[Any, dict[str, Any]]]
+            ) -> dict[str, dict[str, Any]]:
+    """What the status table should say about one page of documents (outbox row, report row)."""
+    codes = lexware_status.statuses(state_engine, tenant_id=tenant_id, stream=STREAM,
+                                    doc_keys=[row.doc_key for row, _ in page])
+    wanted: dict[str, dict[str, Any]] = {}
+    for row, doc in page:
+        status = codes.get(row.doc_key)
+        wanted[doc["id"]] = {"state": doc["state"], "lexware_id": doc["lexware_id"] or None,
+                             "datum_senden": row.sent_at, "lexware_status": status.status if status else None,
+                             "voucher_number": status.voucher_number if status else None,
+                             "reason": doc["reason"] or None}
+    return wanted
+
+
 def _upsert(source_engine: sa.Engine, company_id: str, wanted: dict[str, dict[str, Any]], now: datetime) -> int:
+    """Write the rows of ``wanted`` that differ from what the table holds (read for these keys only)."""
     with source_engine.begin() as conn:
-        source_metadata.create_all(conn, checkfirst=True)
         existing = {r.source_id: {k: getattr(r, k) for k in _VALUES} for r in conn.execute(
-            sa.select(status_table).where(status_table.c.company_id == company_id))}
+            sa.select(status_table).where(status_table.c.company_id == company_id,
+                                          status_table.c.source_id.in_(list(wanted))))}
         changed = [{"company_id": company_id, "source_id": key, **values, "updated_at": now}
                    for key, values in wanted.items() if existing.get(key) != values]
-        for start in range(0, len(changed), _BATCH):
+        if changed:
             insert = dialect_insert(conn, status_table)
             conn.execute(insert.on_conflict_do_update(
                 index_elements=["company_id", "source_id"],
-                set_={c: insert.excluded[c] for c in (*_VALUES, "updated_at")}), changed[start:start + _BATCH])
+                set_={c: insert.excluded[c] for c in (*_VALUES, "updated_at")}), changed)
     return len(changed)
-
-
-def _sent_at(engine: sa.Engine, tenant_id: str) -> dict[str, datetime]:
-    query = sa.select(outbox.c.doc_key, outbox.c.sent_at).where(
-        outbox.c.tenant_id == tenant_id, outbox.c.stream == STREAM, outbox.c.sent_at.is_not(None))
-    with read_transaction(engine) as conn:
-        return {_source_id(r.doc_key): r.sent_at for r in conn.execute(query)}
-
-
-def _source_id(doc_key: str) -> str:
-    return doc_key.split(":", 1)[-1]  # "draft:<id>" -> the source's id (as the report shows it)
 
 
 def _is_read_only(err: sa.exc.DBAPIError) -> bool:

@@ -8,7 +8,7 @@ and records it here: one current row per document and one history row per change
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -77,23 +77,69 @@ class StatusRow:
     checked_at: datetime
 
 
-def open_documents(engine: sa.Engine, *, tenant_id: str, stream: str) -> list[SentDocument]:
+@dataclass(frozen=True)
+class OpenSummary:
+    """What the status sync must know before it asks Lexware: how many documents are open, since when they can
+    exist in Lexware, and since when they were last read (each None when no document says)."""
+
+    count: int
+    first_attempt: datetime | None
+    first_unread_since: datetime | None
+
+
+def _open_query(tenant_id: str, stream: str, *columns: Any) -> sa.Select[Any]:
     """Sent documents with a Lexware id whose last known status is not final (or that were never observed)."""
     o, s = outbox.c, lexware_status.c
     joined = outbox.outerjoin(lexware_status, sa.and_(s.tenant_id == o.tenant_id, s.stream == o.stream,
                                                       s.doc_key == o.doc_key))
-    query = (
-        sa.select(o.doc_key, o.lexware_id, o.sent_at, o.sending_started_at, s.status, s.checked_at,
-                  s.lexware_id.label("seen_id"))
-        .select_from(joined)
-        .where(o.tenant_id == tenant_id, o.stream == str(stream), o.state == "sent", o.lexware_id.is_not(None),
-               sa.or_(s.status.is_(None), s.status.not_in(sorted(FINAL_STATUSES)), s.lexware_id != o.lexware_id))
-        .order_by(o.id)
-    )
+    return (sa.select(*columns).select_from(joined)
+            .where(o.tenant_id == tenant_id, o.stream == str(stream), o.state == "sent", o.lexware_id.is_not(None),
+                   sa.or_(s.status.is_(None), s.status.not_in(sorted(FINAL_STATUSES)), s.lexware_id != o.lexware_id)))
+
+
+def open_summary(engine: sa.Engine, *, tenant_id: str, stream: str) -> OpenSummary:
+    """One aggregate query instead of loading every open document: the earliest attempt (the earlier of
+    ``sending_started_at`` and ``sent_at``) and the earliest last reading (``checked_at`` under the current
+    Lexware id, else the attempt)."""
+    o, s = outbox.c, lexware_status.c
+    seen = sa.and_(s.lexware_id == o.lexware_id, s.checked_at.is_not(None))
+    query = _open_query(tenant_id, stream, sa.func.count(), sa.func.min(o.sending_started_at), sa.func.min(o.sent_at),
+                        sa.func.min(sa.case((seen, s.checked_at))),
+                        sa.func.min(sa.case((sa.not_(seen), o.sending_started_at))),
+                        sa.func.min(sa.case((sa.not_(seen), o.sent_at))))
     with read_transaction(engine) as conn:
-        return [SentDocument(r.doc_key, r.lexware_id, r.sent_at, r.sending_started_at,
-                             *((r.status, r.checked_at) if r.seen_id == r.lexware_id else (None, None)))
-                for r in conn.execute(query)]
+        count, started, sent, checked, unseen_started, unseen_sent = conn.execute(query).one()
+    return OpenSummary(count, _earliest(started, sent), _earliest(checked, unseen_started, unseen_sent))
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [m for m in moments if m is not None]
+    return min(known) if known else None
+
+
+def open_document_pages(engine: sa.Engine, *, tenant_id: str, stream: str,
+                        page_size: int = 1000) -> Iterator[list[SentDocument]]:
+    """The open documents in keyset pages by outbox id, each read in its own short transaction: memory stays
+    bounded by ``page_size`` however many documents are open, and recording a page's statuses in between cannot
+    shift the next page (a document that became final drops out behind the cursor)."""
+    o, s = outbox.c, lexware_status.c
+    columns = (o.id, o.doc_key, o.lexware_id, o.sent_at, o.sending_started_at, s.status, s.checked_at,
+               s.lexware_id.label("seen_id"))
+    last_id = None
+    while True:
+        query = _open_query(tenant_id, stream, *columns).order_by(o.id).limit(page_size)
+        if last_id is not None:
+            query = query.where(o.id > last_id)
+        with read_transaction(engine) as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return
+        yield [SentDocument(r.doc_key, r.lexware_id, r.sent_at, r.sending_started_at,
+                            *((r.status, r.checked_at) if r.seen_id == r.lexware_id else (None, None)))
+               for r in rows]
+        if len(rows) < page_size:
+            return
+        last_id = rows[-1].id
 
 
 def record(engine: sa.Engine, *, tenant_id: str, stream: str, observations: Iterable[Observation],
