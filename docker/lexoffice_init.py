@@ -4,7 +4,8 @@ It reads the same Airflow connections as the DAGs (``lexoffice_state``, ``lexoff
 ``lexoffice_bank`` and one ``lexoffice`` connection per tenant), so the init and the DAGs cannot disagree
 about where a database or the Lexware API is. Steps:
 
-1. the state database exists and has its tables (``lexoffice init``);
+1. the state database exists and its schema is current (``lexoffice init`` = ``lexoffice db upgrade``:
+   creates the tables, or applies the pending migrations);
 2. with ``LEXOFFICE_DEMO=true``: the demo source databases are seeded once (``python -m demo``, only into
    databases without any table, so real data is never touched), each demo tenant's organisation exists in
    the sandbox, and the demo tenants are added and connected (a tenant is connected only the first time:

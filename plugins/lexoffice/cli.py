@@ -262,7 +262,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     """``lexoffice init`` and ``lexoffice db upgrade``: create the tables, or apply the pending migrations."""
     from lexoffice.state.db import schema_version
 
-    print(f"state database ready (schema {schema_version(_state_engine(args, upgrade=True))})")
+    before = schema_version(_state_engine(args, check=False))
+    after = schema_version(_state_engine(args, upgrade=True))
+    print(f"state database ready (schema {after})" if before == after
+          else f"state database upgraded from schema {before or 'none'} to {after}")
     return 0
 
 

@@ -12,6 +12,7 @@ database may share a PostgreSQL database with Airflow's metadata, whose migratio
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -64,7 +65,17 @@ def current(conn: sa.Connection) -> str | None:
 
 
 def upgrade(conn: sa.Connection, revision: str = "head") -> None:
-    """Apply the missing migrations inside the caller's transaction (all or nothing where DDL is transactional)."""
+    """Apply the missing migrations inside the caller's transaction (all or nothing where DDL is transactional).
+
+    Alembic's INFO lines (its dialect, each step) are held back: a person's first ``lexoffice tenant add`` creates
+    the tables and should print only its own answer; ``lexoffice db upgrade`` says what changed itself.
+    """
     from alembic import command
 
-    command.upgrade(config(conn), revision)
+    chatty = logging.getLogger("alembic")
+    level = chatty.level
+    chatty.setLevel(max(level, logging.WARNING))
+    try:
+        command.upgrade(config(conn), revision)
+    finally:
+        chatty.setLevel(level)
