@@ -57,12 +57,15 @@ _READY: set[str] = set()  # state databases whose schema was found current in th
 
 def _state_engine() -> sa.Engine:
     """The state DB; its schema version is checked once per process, not on every page view."""
-    from lexoffice.state.db import require_current_schema
+    from lexoffice.state.db import OutdatedSchema, require_current_schema
 
     engine = connections.engine_for(connections.STATE_CONN_ID)
     key = engine.url.render_as_string(hide_password=True)
     if key not in _READY:
-        require_current_schema(engine)
+        try:
+            require_current_schema(engine)
+        except OutdatedSchema as err:  # the page says what to run instead of a bare server error
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(err)) from None
         _READY.add(key)
     return engine
 
