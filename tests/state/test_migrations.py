@@ -225,6 +225,8 @@ def test_a_schema_newer_than_the_code_is_refused_too(new_url: str) -> None:
         conn.execute(sa.text(f"UPDATE {migrations.VERSION_TABLE} SET version_num = '9999'"))
     with pytest.raises(OutdatedSchema, match="newer release"):
         require_current_schema(engine)
+    with pytest.raises(OutdatedSchema, match="newer release"):  # and an older upgrader does not touch it
+        init_db(engine)
     engine.dispose()
 
 

@@ -134,7 +134,10 @@ def init_db(engine: sa.Engine) -> None:
         if is_postgres(conn):
             # Two upgraders would both see the old version; serialise them (SQLite: BEGIN IMMEDIATE does).
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_INIT_LOCK_ID)))
-        if migrations.current(conn) != migrations.head():  # the common case costs one read of the version
+        found = migrations.current(conn)
+        if found is not None and not migrations.known(found):
+            raise _written_by_newer_code(found)
+        if found != migrations.head():  # the common case costs one read of the version
             migrations.upgrade(conn)
 
 
@@ -166,15 +169,19 @@ def require_current_schema(engine: sa.Engine, *, create_if_new: bool = False) ->
         init_db(engine)
         return
     if found is not None and not migrations.known(found):
-        raise OutdatedSchema(
-            f"Die Zustandsdatenbank hat die Schemaversion {found}, die diese Installation nicht kennt: sie wurde von "
-            f"einer neueren Version von lexoffice-airflow aktualisiert; installieren Sie diese Version auch hier. / "
-            f"The state database is at schema {found}, which this installation does not know (a newer release "
-            "upgraded it): install that release here too.")
+        raise _written_by_newer_code(found)
     raise OutdatedSchema(
         f"Die Zustandsdatenbank ist nicht auf dem Schemastand dieser Version ({found or 'ohne Version'}, "
         f"benötigt {wanted}): führen Sie `lexoffice db upgrade` aus. / The state database schema is outdated "
         f"({found or 'none'}, needs {wanted}): run `lexoffice db upgrade`.")
+
+
+def _written_by_newer_code(found: str) -> OutdatedSchema:
+    return OutdatedSchema(
+        f"Die Zustandsdatenbank hat die Schemaversion {found}, die diese Installation nicht kennt: sie wurde von "
+        f"einer neueren Version von lexoffice-airflow aktualisiert; installieren Sie diese Version auch hier. / "
+        f"The state database is at schema {found}, which this installation does not know (a newer release "
+        "upgraded it): install that release here too.")
 
 
 def dialect_insert(bind: sa.Engine | sa.Connection, table: sa.Table) -> Any:
