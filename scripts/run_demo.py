@@ -104,6 +104,9 @@ def main() -> int:
         say("preparing the Airflow metadata database (first time takes ~10 s)")
         run([str(BIN / "airflow"), "db", "migrate"], env, quiet=True)
 
+        say("preparing the state database (lexoffice init: tables, or the pending schema migrations)")
+        run([str(BIN / "lexoffice"), "init"], env)
+
         say("registering and connecting the tenants")
         for tenant_id, name, _, _, invoice_company, bank_company in TENANTS:
             run([str(BIN / "lexoffice"), "tenant", "add", tenant_id, "--name", name, "--conn-id",

@@ -262,10 +262,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     """``lexoffice init`` and ``lexoffice db upgrade``: create the tables, or apply the pending migrations."""
     from lexoffice.state.db import schema_version
 
-    before = schema_version(_state_engine(args, check=False))
+    import sqlalchemy as sa
+
+    engine = _state_engine(args, check=False)
+    before, empty = schema_version(engine), not sa.inspect(engine).get_table_names()
     after = schema_version(_state_engine(args, upgrade=True))
-    print(f"state database ready (schema {after})" if before == after
-          else f"state database upgraded from schema {before or 'none'} to {after}")
+    if before == after:
+        print(f"state database ready (schema {after})")
+    elif empty:
+        print(f"state database created (schema {after})")
+    else:
+        print(f"state database upgraded from schema {before or 'none'} to {after}")
     return 0
 
 

@@ -52,7 +52,7 @@ def test_an_old_state_database_is_refused_until_db_upgrade(capsys: pytest.Captur
 def test_init_on_a_new_database_and_a_first_tenant_add_both_create_the_schema(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = _run(capsys, "--state-url", f"sqlite:///{tmp_path / 'a.db'}", "init")
-    assert code == 0 and out.strip().endswith(f"schema none to {migrations.head()}")
+    assert code == 0 and out.strip() == f"state database created (schema {migrations.head()})"
     code, _, _ = _run(capsys, "--state-url", f"sqlite:///{tmp_path / 'b.db'}", "tenant", "add", "nord",
                       "--conn-id", "lexoffice_nord")
     assert code == 0
