@@ -132,25 +132,24 @@ def test_rate_limiter_reserves_spaced_slots(engine: sa.Engine) -> None:
     limiter = DbRateLimiter(engine, rate_per_second=2.0)
     assert isinstance(limiter, RateLimiter)
     assert limiter.interval == pytest.approx(0.52)
-    delays: list[float] = []
+    slots: list[float] = []
     lock = threading.Lock()
 
     def reserve_many() -> None:
         for _ in range(5):
-            delay = limiter.reserve("org-1")
+            slot, _now = limiter.reserve_slot("org-1")
             with lock:
-                delays.append(time.monotonic() + delay)
+                slots.append(slot)
 
     threads = [threading.Thread(target=reserve_many) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
-    slots = sorted(delays)
-    gaps = [b - a for a, b in itertools.pairwise(slots)]
-    # Slots are computed from one clock and reserved one after another: spaced by the interval, give or
-    # take the time between a reservation and our reading of the local clock.
-    assert len(slots) == 15 and min(gaps) >= 0.52 - 0.05, gaps
+        t.join(timeout=GENEROUS)
+    gaps = [b - a for a, b in itertools.pairwise(sorted(slots))]
+    # The slots are the limiter's own decisions (one clock, reserved under a row lock), so their spacing is
+    # exact whatever the machine's load; when a thread reads its clock afterwards is not the limiter's promise.
+    assert len(slots) == 15 and min(gaps) >= limiter.interval - 1e-6, gaps
     assert limiter.reserve("org-2") == 0.0  # another organisation has its own schedule
 
 
@@ -164,9 +163,12 @@ def test_rate_limiter_validates() -> None:
 def test_two_processes_share_one_rate(db_url: str, engine: sa.Engine) -> None:
     rate = 4.0
     results = workers.run_all(workers.acquire_slots, [(db_url, "org-1", 10, rate)] * 2)
-    released = sorted(t for r in results for t in r)
-    gaps = [b - a for a, b in itertools.pairwise(released)]
-    assert len(released) == 20
-    # Each release is at its slot plus scheduling noise: allow a little of it, never a second request early.
-    assert min(gaps) >= 1 / rate - 0.06, gaps
-    assert released[-1] - released[0] >= 19 / rate - 0.06
+    slots = sorted(s for process_slots, _ in results for s in process_slots)
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert len(slots) == 20
+    # The two processes' slots come from one shared schedule: spaced by the interval exactly (the limiter's own
+    # decisions, free of scheduling noise on a loaded machine) ...
+    assert min(gaps) >= 1 / rate - 1e-6, gaps
+    # ... and nobody is let go before its slot (the clocks are this machine's; allow 10 ms for reading them).
+    for process_slots, released in results:
+        assert all(r >= s - 0.01 for s, r in zip(process_slots, released, strict=True))

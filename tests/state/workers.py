@@ -85,17 +85,27 @@ def take_lease_and_wait(url: str, org_key: str, ttl_seconds: float, ready: Any) 
 
 
 def acquire_slots(url: str, key: str, rounds: int, rate: float, barrier: Any, results: Any) -> None:
+    """Acquire ``rounds`` slots; report each slot the limiter reserved and when ``acquire`` let us go."""
     from lexoffice.state import make_engine
     from lexoffice.state.locks import DbRateLimiter
 
     engine = make_engine(url)
     limiter = DbRateLimiter(engine, rate_per_second=rate, margin_seconds=0.0)
+    slots: list[float] = []
+    reserve_slot = limiter.reserve_slot
+
+    def recording(slot_key: str) -> tuple[float, float]:
+        slot, now = reserve_slot(slot_key)
+        slots.append(slot)
+        return slot, now
+
+    limiter.reserve_slot = recording  # type: ignore[method-assign]
     barrier.wait(timeout=60)
     released = []
     for _ in range(rounds):
         limiter.acquire(key)
         released.append(time.time())
-    results.put(released)
+    results.put((slots, released))
     engine.dispose()
 
 
