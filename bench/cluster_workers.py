@@ -32,7 +32,7 @@ DAGS = ("lexoffice_invoice_drafts", "lexoffice_transactions")
 
 
 def run_once(workers: int, *, tenants: int, docs: int, concurrency: int, sandbox: SandboxServer) -> dict[str, Any]:
-    from lexoffice.source.schema import create_schema
+    from demo.source_db import create_schema
 
     sandbox.reset()
     postgres = PostgresServer.start()

@@ -24,9 +24,9 @@ PROFILE_PARTS = (
     ("extract (SQL)", "lexoffice/source/extract.py", ("fetch",)),
     ("rows -> DataFrame", "lexoffice/source/frames.py", ("from_column_values",)),  # from_columns calls it
     ("validation", "lexoffice/validation/", ("validate_invoices", "validate_transactions")),
-    ("content hash", "lexoffice/source/", ("_content_hashes",)),
-    ("payloads", "lexoffice/source/", ("_payloads_and_related", "_line_items", "build", "related")),
-    ("keys and references", "lexoffice/source/", ("_source_refs", "_event_times_and_sort_keys", "_plain_rows",
+    ("content hash", "lexoffice/staging/", ("_content_hashes",)),
+    ("payloads", "lexoffice/staging/", ("_payloads_and_related", "_line_items", "build", "related")),
+    ("keys and references", "lexoffice/staging/", ("_source_refs", "_event_times_and_sort_keys", "_plain_rows",
                                                    "iso_utc_microseconds")),
     ("outbox upsert", "lexoffice/state/outbox.py", ("_stage_batch",)),
 )

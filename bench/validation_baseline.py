@@ -1,4 +1,4 @@
-"""Vectorised validation against the per-row Python loop (``validation.reference_loop``), and columnar
+"""Vectorised validation against the per-row Python loop (``demo.oracles.reference_loop``), and columnar
 document building against the per-row definition (``source.reference_rows``): same rules, same rows.
 
 Each pair gets the same prepared frames, read once from the staging source with the pipeline's own SQL, and
@@ -101,7 +101,7 @@ def _compare(fast: Callable[[], Any], slow: Callable[[], Any], comparable: Calla
 
 def compare_invoices(source: SourceData, drafts: int, repeats: int) -> Comparison:
     from lexoffice.validation.invoices import validate_invoices
-    from lexoffice.validation.reference_loop import validate_invoices_loop
+    from demo.oracles.reference_loop import validate_invoices_loop
 
     d, lines = _invoice_frames(source, drafts)
     return _compare(lambda: validate_invoices(d, lines), lambda: validate_invoices_loop(d, lines), _codes,
@@ -109,7 +109,7 @@ def compare_invoices(source: SourceData, drafts: int, repeats: int) -> Compariso
 
 
 def compare_transactions(source: SourceData, transactions: int, repeats: int) -> Comparison:
-    from lexoffice.validation.reference_loop import validate_transactions_loop
+    from demo.oracles.reference_loop import validate_transactions_loop
     from lexoffice.validation.transactions import validate_transactions
 
     t = _transaction_frame(source, transactions)
@@ -119,8 +119,8 @@ def compare_transactions(source: SourceData, transactions: int, repeats: int) ->
 
 def compare_invoice_building(source: SourceData, drafts: int, repeats: int) -> Comparison:
     """Staging's columnar builder against the per-row definition (``reference_rows``), same pages."""
-    from lexoffice.source import reference_rows
-    from lexoffice.source.invoices import build_invoice_documents
+    from demo.oracles import reference_rows
+    from lexoffice.staging.invoices import build_invoice_documents
 
     d, lines = _invoice_frames(source, drafts)
     return _compare(lambda: build_invoice_documents(d, lines), lambda: reference_rows.invoice_documents(d, lines),
@@ -128,8 +128,8 @@ def compare_invoice_building(source: SourceData, drafts: int, repeats: int) -> C
 
 
 def compare_transaction_building(source: SourceData, transactions: int, repeats: int) -> Comparison:
-    from lexoffice.source import reference_rows
-    from lexoffice.source.transactions import build_transaction_documents
+    from demo.oracles import reference_rows
+    from lexoffice.staging.transactions import build_transaction_documents
 
     t = _transaction_frame(source, transactions)
     return _compare(lambda: build_transaction_documents(t), lambda: reference_rows.transaction_documents(t),

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from demo import defects, names
+from demo.source_db import create_schema, insert_rows
 from lexoffice import payloads
 from lexoffice.source import tables
-from lexoffice.source.schema import create_schema
 from lexoffice.validation.tax import allowed_tax_rates, is_reduced
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -54,7 +54,7 @@ class _Writer:
             for table in self.order:
                 rows = self.buffers[table.name]
                 if rows:
-                    tables.insert_rows(conn, table, rows)
+                    insert_rows(conn, table, rows)
                     self.counts[table.name] += len(rows)
                     self.buffers[table.name] = []
 

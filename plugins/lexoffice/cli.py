@@ -176,7 +176,8 @@ class OAuthSettings:
 
 def oauth_settings(conn_id: str) -> OAuthSettings:
     from lexoffice.client import default_oauth_urls
-    from lexoffice.provider.hooks import _as_bool, api_base_url
+    from lexoffice.provider.hooks import api_base_url
+    from lexoffice.settings import as_bool
 
     conn = _hook_conn(conn_id)
     if not conn.login:
@@ -186,7 +187,7 @@ def oauth_settings(conn_id: str) -> OAuthSettings:
     urls = default_oauth_urls(api_base_url(conn.host, conn.port))
     if extra.get("oauth_token_url"):
         urls["token"] = extra["oauth_token_url"]
-    return OAuthSettings(conn.login, conn.password, urls, _as_bool(extra.get("allow_insecure_http")))
+    return OAuthSettings(conn.login, conn.password, urls, as_bool(extra.get("allow_insecure_http")))
 
 
 def oauth_connect(engine: Any, tenant: Any, *, port: int, open_browser: bool, timeout: float,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -219,49 +219,6 @@ def address(draft: Row) -> dict[str, str]:
     return {k: v for k, v in address.items() if v is not None}
 
 
-def line_item(line: Row, tax_type: str) -> dict[str, Any]:
-    item: dict[str, Any] = {"type": text(line.get("type")) or "custom", "name": multiline(line.get("name"))}
-    description = multiline(line.get("description"))
-    if description:
-        item["description"] = description
-    if item["type"] == "text":
-        return item
-    price_kind = text(line.get("price_kind")) or tax_type
-    item["quantity"] = number(line.get("quantity"))
-    item["unitName"] = text(line.get("unit_name"))
-    item["unitPrice"] = {
-        "currency": "EUR",
-        "grossAmount" if price_kind == "gross" else "netAmount": number(line.get("unit_price")),
-        "taxRatePercentage": number(line.get("tax_rate")),
-    }
-    item["discountPercentage"] = number(line.get("discount_percentage")) or 0
-    return item
-
-
-def invoice_payload(draft: Row, lines: Sequence[Row]) -> dict[str, Any]:
-    """The ``POST /v1/invoices`` body of a draft (without ``address.contactId``; delivery adds it)."""
-    tax_type = text(draft.get("tax_type")) or "net"
-    voucher = as_date(draft.get("voucher_date"))
-    if voucher is None:
-        raise ValueError(f"draft {draft.get('id')!r} has no voucher date; validate before building payloads")
-    payload: dict[str, Any] = {
-        "voucherDate": lexware_datetime(voucher),
-        "address": address(draft),
-        "lineItems": [line_item(line, tax_type) for line in sorted(lines, key=lambda l: int(l["position"]))],
-        "totalPrice": {"currency": "EUR"},
-        "taxConditions": {"taxType": tax_type},
-        "shippingConditions": shipping_conditions(draft),
-    }
-    title = multiline(draft.get("title"))
-    if title:
-        payload["title"] = title
-    introduction = multiline(draft.get("introduction"))
-    if introduction:
-        payload["introduction"] = introduction
-    payload["remark"] = remark_with_reference(draft)
-    return payload
-
-
 def contact_payload(draft: Row) -> dict[str, Any]:
     """The ``POST /v1/contacts`` body of the draft's customer (role customer, one billing address)."""
     is_company = text(draft.get("customer_kind")) == "company"
@@ -310,30 +267,6 @@ def invoice_source_ref(draft: Row) -> str:
 
 # --- transactions ----------------------------------------------------------------------------------------
 
-def transaction_payload(txn: Row) -> dict[str, Any]:
-    """One element of the ``POST finance/transactions`` array (delivery adds ``financialAccountId``)."""
-    booking = as_date(txn.get("booking_date"))
-    completed = txn.get("completed_at")
-    if booking is None or completed is None or completed != completed:
-        raise ValueError(f"transaction {txn.get('id')!r} lacks a booking date or completion time")
-    payload: dict[str, Any] = {
-        "valueDate": finance_datetime(as_date(txn.get("value_date")) or booking),
-        "bookingDate": finance_datetime(booking),
-        "transactiondate": finance_datetime(completed),
-        # Validation allows at most 2 decimals and |amount| <= MAX_AMOUNT: the float's JSON text is exactly the
-        # source's amount, so nothing is rounded here.
-        "amount": float(txn["amount"]),
-        "purpose": printable(multiline(txn.get("purpose"))) or "",
-    }
-    # Required by the finance API; a bank does not always know the other side (fees, some card payments).
-    payload["recipientOrSenderName"] = printable(text(txn.get("counterparty_name"))) or UNKNOWN_COUNTERPARTY
-    iban = compact(txn.get("counterparty_iban"))
-    if iban:
-        payload["recipientOrSenderIban"] = iban
-    payload["externalReference"] = str(txn["id"])
-    return payload
-
-
 def account_payload(txn: Row) -> dict[str, Any]:
     """The financial account a transaction belongs to, as delivery creates it if Lexware lacks it."""
     iban = compact(txn.get("account_iban"))
@@ -353,20 +286,3 @@ def transaction_related(txn: Row) -> dict[str, Any]:
     the body that creates it."""
     return {"iban": compact(txn.get("account_iban")), "account_id": str(txn["account_id"]),
             "account": account_payload(txn)}
-
-
-def transaction_source_ref(txn: Row) -> str:
-    """What a person recognises: ``2025-03-04 -45.20 EUR REWE Markt (card, txn 8f2c…)``."""
-    try:
-        booking = as_date(txn.get("booking_date"))
-    except (TypeError, ValueError):  # an unparsable source date; validation reports it
-        booking = None
-    amount = number(txn.get("amount"))
-    parts = [
-        booking.isoformat() if booking else "?",
-        f"{amount:.2f}" if amount is not None else "?",
-        text(txn.get("currency")) or "",
-        text(txn.get("counterparty_name")) or "-",
-    ]
-    kind = text(txn.get("kind")) or "?"
-    return " ".join(p for p in parts if p) + f" ({kind}, txn {txn['id']})"

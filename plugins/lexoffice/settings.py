@@ -1,4 +1,5 @@
-"""Numbers the operator sets through environment variables: one reading, one kind of error message.
+"""Settings the operator writes as text (environment variables, connection extras): one reading each, one kind
+of error message.
 
 A bad value names the variable, what was given and an example, so the task log tells the operator what to fix.
 """
@@ -6,6 +7,16 @@ A bad value names the variable, what was given and an example, so the task log t
 from __future__ import annotations
 
 import os
+from typing import Any
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def as_bool(value: Any) -> bool:
+    """A yes/no setting: ``True`` for a bool True or the text 1/true/yes/on (any case); anything else is no."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in _TRUE if value is not None else False
 
 
 def number_from_env(env: str, default: float, *, unit: str, example: str, zero_allowed: bool = False,

@@ -32,7 +32,7 @@ def cluster_world(postgres_server: PostgresServer, sandbox: SandboxServer, tmp_p
 
     Every process the cluster started is stopped afterwards; on a failure the ends of their logs are printed.
     """
-    from lexoffice.source.schema import create_schema
+    from demo.source_db import create_schema
 
     folder = tmp_path / "cluster"
     folder.mkdir()

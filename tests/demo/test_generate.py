@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from demo import defects
 from demo.generate import generate_bank, generate_fieldservice
-from lexoffice.source.invoices import iter_invoice_documents
-from lexoffice.source.transactions import iter_transaction_documents
+from lexoffice.staging.invoices import iter_invoice_documents
+from lexoffice.staging.transactions import iter_transaction_documents
 from lexoffice.validation.checks import valid_iban
 
 ROOT = Path(__file__).resolve().parents[2]

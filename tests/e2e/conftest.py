@@ -28,7 +28,7 @@ def world(airflow_db: None, sandbox: SandboxServer, tmp_path: Path, monkeypatch:
                                                                                   "host": url[len("sqlite:///"):]}))
     w = World(sandbox=sandbox, tmp=tmp_path, monkeypatch=monkeypatch, state_url=urls["state"],
               fieldservice_url=urls["fieldservice"], bank_url=urls["bank"])
-    from lexoffice.source.schema import create_schema
+    from demo.source_db import create_schema
 
     create_schema(w.engine(w.fieldservice_url), "fieldservice")
     create_schema(w.engine(w.bank_url), "bank")

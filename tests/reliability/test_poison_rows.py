@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from demo.source_db import create_schema
 from lexoffice.delivery import run as delivery_run
 from lexoffice.staging import stage
 from lexoffice.documents import Stream
-from lexoffice.source.schema import create_schema
 from lexoffice.state import outbox, tenants
 from lexoffice.state.db import init_db, make_engine
 from lexoffice.staging.windows import Window

@@ -196,7 +196,7 @@ def conn_json(url: str) -> str:
 
 def build_world(sandbox: Any, tmp: Path, monkeypatch: Any, **urls: str) -> ReliabilityWorld:
     """Databases (given URLs, else SQLite files in ``tmp``) wired up as Airflow connections, source schemas made."""
-    from lexoffice.source.schema import create_schema
+    from demo.source_db import create_schema
 
     chosen = {name: urls.get(name) or f"sqlite:///{tmp / (name + '.db')}" for name in DATABASES}
     for name, url in chosen.items():

@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from demo.source_db import create_schema, insert_rows
 from lexoffice.source import tables
-from lexoffice.source.schema import create_schema
 
 Row = dict[str, Any]
 
@@ -85,12 +85,12 @@ def custom_line(draft_id: str, position: int, **overrides: Any) -> Row:
 def insert_invoice_rows(engine: sa.Engine, *documents: InvoiceRows, companies: list[InvoiceRows] | None = None) -> None:
     """Insert the documents; ``companies`` names whose company rows to write when documents share one."""
     with engine.begin() as conn:
-        tables.insert_rows(conn, tables.companies, [d.company for d in (documents if companies is None else companies)])
-        tables.insert_rows(conn, tables.customers,
+        insert_rows(conn, tables.companies, [d.company for d in (documents if companies is None else companies)])
+        insert_rows(conn, tables.customers,
                            [c for d in documents for c in ([d.customer] if d.customer else []) + d.extra_customers])
-        tables.insert_rows(conn, tables.work_orders, [d.work_order for d in documents if d.work_order])
-        tables.insert_rows(conn, tables.invoice_drafts, [d.draft for d in documents])
-        tables.insert_rows(conn, tables.invoice_draft_lines, [line for d in documents for line in d.lines])
+        insert_rows(conn, tables.work_orders, [d.work_order for d in documents if d.work_order])
+        insert_rows(conn, tables.invoice_drafts, [d.draft for d in documents])
+        insert_rows(conn, tables.invoice_draft_lines, [line for d in documents for line in d.lines])
         for document in documents:
             _raw_updates(conn, document.raw_updates, {
                 "invoice_drafts": document.draft_id, "companies": document.company_id,
@@ -140,9 +140,9 @@ def insert_transaction_rows(engine: sa.Engine, *documents: TransactionRows,
     """Insert the documents; ``owners`` names whose customer and account rows to write when shared."""
     owners = list(documents) if owners is None else owners
     with engine.begin() as conn:
-        tables.insert_rows(conn, tables.bank_customers, [d.customer for d in owners])
-        tables.insert_rows(conn, tables.accounts, [d.account for d in owners])
-        tables.insert_rows(conn, tables.transactions, [d.transaction for d in documents])
+        insert_rows(conn, tables.bank_customers, [d.customer for d in owners])
+        insert_rows(conn, tables.accounts, [d.account for d in owners])
+        insert_rows(conn, tables.transactions, [d.transaction for d in documents])
         for document in documents:
             _raw_updates(conn, document.raw_updates, {"transactions": document.transaction_id,
                                                       "accounts": document.account["id"]})

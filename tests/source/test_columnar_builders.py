@@ -17,10 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from demo.generate import generate_bank, generate_fieldservice
+from demo.oracles import reference_rows
 from lexoffice.documents import StagedDocument
-from lexoffice.source import frames, reference_rows
-from lexoffice.source.invoices import build_invoice_documents, iter_invoice_frames
-from lexoffice.source.transactions import build_transaction_documents, iter_transaction_frames
+from lexoffice.source import frames
+from lexoffice.source.invoices import iter_invoice_frames
+from lexoffice.staging.invoices import build_invoice_documents
+from lexoffice.source.transactions import iter_transaction_frames
+from lexoffice.staging.transactions import build_transaction_documents
 
 EVER = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
 EXPORT_SINCE = datetime(2025, 2, 1, tzinfo=timezone.utc)
@@ -148,7 +151,7 @@ def test_nanosecond_timestamps_hash_like_the_reference() -> None:
 def test_per_distinct_maps_repeated_and_missing_values_like_one_call_per_value(dtype: str) -> None:
     """The factorized path (repeating columns) and the direct one give what calling ``fn`` per value gives,
     on the column types of a prepared frame (missing values are NaN there)."""
-    from lexoffice.source.columns import per_distinct
+    from lexoffice.staging.columns import per_distinct
 
     if dtype == "str":
         repeating = ["EUR", None, "usd", "EUR", " "] * 200

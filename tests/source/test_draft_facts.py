@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from demo.source_db import create_schema
 from lexoffice.source import draft_facts
-from lexoffice.source.schema import create_schema
 from lexoffice.staging.windows import Window
 from tests.support import sources as src
 
@@ -34,9 +34,10 @@ def _source(engine: sa.Engine) -> sa.Engine:
 
 def test_requested_drafts_of_a_night_by_request_or_change_time(engine: sa.Engine) -> None:
     source = _source(engine)
-    assert draft_facts.requested_in_window(source, company_id="c1", window=NIGHT) == ["asked", "asked-late", "fixed"]
+    night = draft_facts.requested_in_window(source, company_id="c1", start=NIGHT.start, end=NIGHT.end)
+    assert night == ["asked", "asked-late", "fixed"]
     wider = Window(NIGHT.start - timedelta(days=40), NIGHT.end)
-    assert "old-ask" in draft_facts.requested_in_window(source, company_id="c1", window=wider)
+    assert "old-ask" in draft_facts.requested_in_window(source, company_id="c1", start=wider.start, end=wider.end)
     assert draft_facts.requested_among(source, company_id="c1", ids=["asked", "unasked", "other", "nope"]) == {"asked"}
 
 

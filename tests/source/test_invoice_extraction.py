@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from lexoffice.source import tables
-from lexoffice.source.invoices import iter_invoice_documents
+from lexoffice.staging.invoices import iter_invoice_documents
 from tests.source.rows import (
     T0, custom_line, fresh_schemas, insert_invoice_rows, invoice_rows,
 )

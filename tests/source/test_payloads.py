@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from lexoffice import payloads
 from lexoffice.source.frames import DRAFTS, prepare_drafts
-from lexoffice.source.invoices import iter_invoice_documents
-from lexoffice.source.transactions import iter_transaction_documents
+from lexoffice.staging.invoices import iter_invoice_documents
+from lexoffice.staging.transactions import iter_transaction_documents
 from lexoffice.validation.invoices import reference_line_lengths
 from tests.source.rows import (
     custom_line, fresh_schemas, insert_invoice_rows, insert_transaction_rows, invoice_rows, transaction_rows,

@@ -14,8 +14,8 @@ import requests
 import sqlalchemy as sa
 
 from demo.generate import generate_bank, generate_fieldservice
-from lexoffice.source.invoices import iter_invoice_documents
-from lexoffice.source.transactions import iter_transaction_documents
+from lexoffice.staging.invoices import iter_invoice_documents
+from lexoffice.staging.transactions import iter_transaction_documents
 from tests.support.sandbox_server import SandboxServer
 
 BERLIN = ZoneInfo("Europe/Berlin")

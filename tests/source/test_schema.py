@@ -7,9 +7,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from demo.source_db import create_schema
 from lexoffice.source import tables
 from lexoffice.source.frames import DRAFTS, LINES, TRANSACTIONS
-from lexoffice.source.schema import create_schema
 from lexoffice.source.sql import read_sql, split_statements, strip_comments
 
 

@@ -4,19 +4,20 @@ overlapped path (read-ahead and write-behind threads, PostgreSQL) stores exactly
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from demo.generate import generate_bank
-from lexoffice.staging import stage
 from lexoffice.documents import Stream
-from lexoffice.source.invoices import iter_invoice_documents
-from lexoffice.source.transactions import iter_transaction_documents
+from lexoffice.staging import background, stage
+from lexoffice.staging.invoices import iter_invoice_documents
+from lexoffice.staging.transactions import iter_transaction_documents
+from lexoffice.staging.windows import Window
 from lexoffice.state import tenants
 from lexoffice.state.db import init_db
-from lexoffice.staging.windows import Window
 from tests.source.staged import fieldservice_tenants, stored
 
 WINDOW = Window(datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 7, 1, tzinfo=timezone.utc))
@@ -84,3 +85,31 @@ def test_without_helper_threads_the_outbox_is_the_same(engine: sa.Engine, monkey
     expected = {doc.doc_key for chunk in iter_invoice_documents(engine, company_id=company, start=WINDOW.start,
                                                                end=WINDOW.end) for doc in chunk}
     assert set(stored(engine, "serial", Stream.INVOICES)) == expected
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_staging_overlaps_reading_and_writing_only_on_a_database_server(engine: sa.Engine,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source and the outbox know nothing of threads: staging wraps the source's pages in a read-ahead and
+    hands the outbox a write-behind, on PostgreSQL only (an SQLite connection belongs to its thread)."""
+    fieldservice_tenants(engine, ("t",), seed=7, drafts=120, days=150, export_since=EXPORT_SINCE)
+    read_ahead_calls: list[str] = []
+    real_read_ahead = background.read_ahead
+
+    def counting_read_ahead(items, *, name="read-ahead"):  # type: ignore[no-untyped-def]
+        read_ahead_calls.append(name)
+        return real_read_ahead(items, name=name)
+
+    monkeypatch.setattr(background, "read_ahead", counting_read_ahead)
+    writers: set[str] = set()
+
+    result = _stage(engine, "t", Stream.INVOICES,
+                    on_progress=lambda counts: writers.add(threading.current_thread().name))
+
+    assert result["counts"]["new_pending"] + result["counts"]["new_invalid"] == 120
+    if engine.dialect.name == "postgresql":
+        assert read_ahead_calls == ["source-pages"]
+        assert writers == {"outbox-writer"}  # every batch was committed by the write-behind thread
+    else:
+        assert read_ahead_calls == []
+        assert writers == {threading.main_thread().name}

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from demo.source_db import insert_rows
 from lexoffice.source import tables
 from lexoffice.source.extract import Rows
-from lexoffice.source.transactions import iter_transaction_documents, iter_transaction_frames, with_account_columns
+from lexoffice.source.transactions import iter_transaction_frames, with_account_columns
+from lexoffice.staging.transactions import iter_transaction_documents
 from tests.source.rows import fresh_schemas, insert_transaction_rows, transaction_rows
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -152,9 +154,9 @@ def test_each_transaction_carries_its_own_accounts_columns(source: sa.Engine) ->
         rows.transaction["account_id"] = f"ac-{kind}"
         documents.append(rows)
     with source.begin() as conn:  # the customer once, each account once (documents 0 and 1: card, giro)
-        tables.insert_rows(conn, tables.bank_customers, [documents[0].customer])
-        tables.insert_rows(conn, tables.accounts, [documents[0].account, documents[1].account])
-        tables.insert_rows(conn, tables.transactions, [d.transaction for d in documents])
+        insert_rows(conn, tables.bank_customers, [documents[0].customer])
+        insert_rows(conn, tables.accounts, [documents[0].account, documents[1].account])
+        insert_rows(conn, tables.transactions, [d.transaction for d in documents])
 
     (page,) = list(iter_transaction_frames(source, company_id="bc-mix", start=START, end=END, chunk_size=100))
 

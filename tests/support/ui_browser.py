@@ -49,7 +49,7 @@ def add_drafts(world: Any, company_id: str, drafts: list[tuple[str, str, str | N
 
 def ui_world(sandbox: SandboxServer, tmp: Path, drafts: list[tuple[str, str, str | None]]) -> World:
     """Sandbox organisation, tenant 'acme' connected, ``drafts`` (id, number, customer or None) in its source."""
-    from lexoffice.source.schema import create_schema
+    from demo.source_db import create_schema
 
 
     monkeypatch = pytest.MonkeyPatch()

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from demo.source_db import create_schema, insert_rows
 from lexoffice.documents import Stream
 from lexoffice.source import tables as src
-from lexoffice.source.schema import create_schema
 from lexoffice.state import outbox
 from lexoffice.state.db import init_db, make_engine
 from lexoffice.ui import documents
@@ -22,14 +22,14 @@ START = datetime(2026, 10, 1, 8, tzinfo=UTC)
 
 def _source(engine: sa.Engine, n: int, *, company: str = "C1", customer: bool = True) -> None:
     with engine.begin() as conn:
-        src.insert_rows(conn, src.companies, [{"id": company, "name": "Acme", "accounting_licensed": True}])
-        src.insert_rows(conn, src.customers, [{"id": "K1", "company_id": company, "kind": "company",
+        insert_rows(conn, src.companies, [{"id": company, "name": "Acme", "accounting_licensed": True}])
+        insert_rows(conn, src.customers, [{"id": "K1", "company_id": company, "kind": "company",
                                                "company_name": "Müller GmbH"}])
         rows = [{"id": f"D{i:06d}", "company_id": company, "customer_id": "K1" if customer else None,
                  "number": f"RE-{i:06d}", "origin": "manual", "tax_type": "net",
                  "created_at": START + timedelta(minutes=i)} for i in range(n)]
         for chunk in range(0, n, 10_000):
-            src.insert_rows(conn, src.invoice_drafts, rows[chunk:chunk + 10_000])
+            insert_rows(conn, src.invoice_drafts, rows[chunk:chunk + 10_000])
 
 
 @pytest.fixture

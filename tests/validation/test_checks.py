@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from demo.generate import german_iban
+from demo.oracles.reference_loop import decimal_places, iban_is_valid
 from lexoffice.validation import checks
-from lexoffice.validation.reference_loop import decimal_places, iban_is_valid
 
 
 def _s(*values: object) -> pd.Series:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from lexoffice import payloads
 from lexoffice.documents import StagedDocument
-from lexoffice.source.invoices import iter_invoice_documents
+from lexoffice.staging.invoices import iter_invoice_documents
 from lexoffice.validation.reasons import INVOICE_REASONS
 from tests.source.databases import EngineCache
 from tests.source.rows import InvoiceRows, custom_line, fresh_schemas, insert_invoice_rows, invoice_rows

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from lexoffice import payloads
 from lexoffice.documents import StagedDocument
-from lexoffice.source.transactions import iter_transaction_documents
+from lexoffice.staging.transactions import iter_transaction_documents
 from lexoffice.validation.reasons import SHARED_REASONS, TRANSACTION_REASONS
 from tests.source.databases import EngineCache
 from tests.source.rows import TransactionRows, fresh_schemas, insert_transaction_rows, transaction_rows

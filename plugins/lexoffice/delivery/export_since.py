@@ -14,26 +14,21 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from lexoffice.documents import Stream
-from lexoffice.state import outbox
-from lexoffice.validation.reasons import BEFORE_EXPORT_SINCE
 from lexoffice.staging.windows import before_export_since
+from lexoffice.state import outbox
+from lexoffice.state.tenants import Tenant
+from lexoffice.streams import spec_of
+from lexoffice.validation.reasons import BEFORE_EXPORT_SINCE
 
 log = logging.getLogger(__name__)
 
 
 def document_date(row: Any, stream: str) -> date | datetime | None:
     """What the rule compares: the voucher date of a draft, the completion time of a transaction."""
-    if stream == Stream.INVOICES:
-        raw = str((row.payload or {}).get("voucherDate") or "")[:10]  # Lexware dates are Europe/Berlin days
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            return None
-    return row.event_time
+    return spec_of(stream).document_date(row.payload, row.event_time)
 
 
-def iter_sendable(engine: Any, tenant: Any, stream: str, rows: Iterable[Any], *,
+def iter_sendable(engine: Any, tenant: Tenant, stream: str, rows: Iterable[Any], *,
                   dry_run: bool = False) -> Iterator[Any]:
     """The rows dated on or after the tenant's export_since, one at a time (delivery streams a backlog of any
     size); the others are marked invalid with the reason (only logged in a dry run)."""
@@ -42,9 +37,9 @@ def iter_sendable(engine: Any, tenant: Any, stream: str, rows: Iterable[Any], *,
         if dated is None or not before_export_since(dated, tenant.export_since):
             yield row
             continue
-        what = "voucher date" if stream == Stream.INVOICES else "completed_at"
-        field = "voucherDate" if stream == Stream.INVOICES else "completed_at"
-        reason = BEFORE_EXPORT_SINCE(field=field, date=dated, what=what, export_since=tenant.export_since)
+        spec = spec_of(stream)
+        reason = BEFORE_EXPORT_SINCE(field=spec.export_since_field, date=dated, what=spec.export_since_label,
+                                     export_since=tenant.export_since)
         if not dry_run:
             outbox.stop_before_sending(engine, row.id, reasons=[reason.as_dict()])
         log.warning("%s is dated %s, before export_since %s: not sent (BEFORE_EXPORT_SINCE)", row.source_ref,

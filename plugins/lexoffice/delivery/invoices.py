@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
+from lexoffice.client.api import LexofficeClient
 from lexoffice.client.errors import (
     AuthenticationError,
     ConflictError,
@@ -31,11 +34,12 @@ from lexoffice.delivery.export_since import iter_sendable
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
 from lexoffice.delivery.reconcile import AmbiguousDraft, find_invoice_for_row
 from lexoffice.delivery.rejections import reasons_from_error
-from lexoffice.delivery.result import PAGE_SIZE, DeliveryResult, TenantBlocked
+from lexoffice.delivery.result import PAGE_SIZE, DeliveryResult, TenantBlocked, blocked_message
 from lexoffice.documents import Stream
 from lexoffice.state import outbox
 from lexoffice.state.db import utcnow
 from lexoffice.state.outbox import DocState
+from lexoffice.state.tenants import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,9 @@ CONTACT_LAG_SLEEP = 1.0
 
 @dataclass
 class InvoiceDelivery:
-    engine: Any
-    client: Any
-    tenant: Any
+    engine: sa.Engine
+    client: LexofficeClient | None  # None in a dry run, which sends nothing
+    tenant: Tenant
     run_id: str | None = None
     renew_lease: Callable[[], None] = lambda: None
     sleep: Callable[[float], None] = time.sleep
@@ -196,7 +200,7 @@ class InvoiceDelivery:
             except (RateLimitedError, AuthenticationError, ForbiddenError, PaymentRequiredError) as err:
                 # Never executed by Lexware: safe to send again later.
                 outbox.release_to_pending(self.engine, row.id, note=f"not executed: {err}")
-                raise TenantBlocked(_blocked_message(self.tenant, err)) from err
+                raise TenantBlocked(blocked_message(self.tenant, err)) from err
             except LexofficeError as err:
                 outbox.release_to_pending(self.engine, row.id, note=f"not sent: {err}")
                 raise TenantBlocked(f"tenant {self.tenant.tenant_id}: {err}") from err
@@ -211,20 +215,6 @@ class InvoiceDelivery:
 
 def _is_contact_not_visible(err: LexofficeError) -> bool:
     return any((issue.field or "").startswith("address.contactId") for issue in err.issues)
-
-
-def _blocked_message(tenant: Any, err: LexofficeError) -> str:
-    if isinstance(err, AuthenticationError):
-        return (f"tenant {tenant.tenant_id}: Lexware Office refused the credentials ({err}). Reconnect this tenant "
-                f"(`lexoffice tenant reconnect {tenant.tenant_id}`); pending documents are kept and sent afterwards.")
-    if isinstance(err, PaymentRequiredError):
-        return (f"tenant {tenant.tenant_id}: the Lexware Office contract does not include this feature ({err}). "
-                "Upgrade the plan; pending documents are kept.")
-    if isinstance(err, ForbiddenError):
-        return (f"tenant {tenant.tenant_id}: the connection lacks a permission ({err}). Reconnect with the "
-                "invoices and contacts scopes; pending documents are kept.")
-    return (f"tenant {tenant.tenant_id}: Lexware Office kept answering 'too many requests' ({err}); another "
-            "integration may share the organisation's budget. Pending documents are sent by the next run.")
 
 
 def _preview(row: Any) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from lexoffice.delivery.result import TenantBlocked
+from lexoffice.state.tenants import Tenant
 
 LEXOFFICE_SOFTWARE = "lexoffice"
 
 
-def check_tenant_connected(tenant: Any) -> None:
+def check_tenant_connected(tenant: Tenant) -> None:
     if not tenant.connected:
         raise TenantBlocked(
             f"tenant {tenant.tenant_id} ({tenant.name}) is disconnected from Lexware Office: documents are staged "
@@ -22,7 +23,7 @@ def check_tenant_connected(tenant: Any) -> None:
         )
 
 
-def check_profile(tenant: Any, profile: dict[str, Any], *, refuse_small_business: bool) -> None:
+def check_profile(tenant: Tenant, profile: dict[str, Any], *, refuse_small_business: bool) -> None:
     """The organisation must be the one the tenant first connected to, and (for invoices) no Kleinunternehmer."""
     org = profile.get("organizationId")
     if tenant.organization_id and org != tenant.organization_id:
@@ -39,7 +40,7 @@ def check_profile(tenant: Any, profile: dict[str, Any], *, refuse_small_business
         )
 
 
-def check_not_shared(tenant: Any, others: list[str]) -> None:
+def check_not_shared(tenant: Tenant, others: list[str]) -> None:
     """No other tenant may deliver the same source company into this organisation (``others`` from
     ``tenants.tenants_sharing_organisation``): every document would be sent twice."""
     if others:
@@ -51,7 +52,7 @@ def check_not_shared(tenant: Any, others: list[str]) -> None:
         )
 
 
-def check_company_settings(tenant: Any, company: dict[str, Any] | None) -> None:
+def check_company_settings(tenant: Tenant, company: dict[str, Any] | None) -> None:
     """The field-service company must have the accounting feature licensed and Lexware Office chosen."""
     if company is None:
         raise TenantBlocked(

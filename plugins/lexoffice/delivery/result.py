@@ -7,6 +7,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lexoffice.client.errors import AuthenticationError, ForbiddenError, LexofficeError, PaymentRequiredError
+from lexoffice.state.tenants import Tenant
+
 
 # Rows a delivery reads per keyset page: memory stays flat however large the backlog is.
 PAGE_SIZE = 500
@@ -19,6 +22,22 @@ class TenantBlocked(Exception):
 
     Documents stay pending; nothing is lost. The run ends failed so that alerting fires.
     """
+
+
+def blocked_message(tenant: Tenant, err: LexofficeError) -> str:
+    """Why delivery for ``tenant`` stopped on ``err`` (credentials, contract, permission, rate budget), and what a
+    person does about it. Nothing was executed by Lexware; pending documents are kept."""
+    if isinstance(err, AuthenticationError):
+        return (f"tenant {tenant.tenant_id}: Lexware Office refused the credentials ({err}). Reconnect this tenant "
+                f"(`lexoffice tenant reconnect {tenant.tenant_id}`); pending documents are kept and sent afterwards.")
+    if isinstance(err, PaymentRequiredError):
+        return (f"tenant {tenant.tenant_id}: the Lexware Office contract does not include this feature ({err}). "
+                "Upgrade the plan; pending documents are kept.")
+    if isinstance(err, ForbiddenError):
+        return (f"tenant {tenant.tenant_id}: the connection lacks a permission ({err}). Reconnect with the "
+                "invoices and contacts scopes; pending documents are kept.")
+    return (f"tenant {tenant.tenant_id}: Lexware Office kept answering 'too many requests' ({err}); another "
+            "integration may share the organisation's budget. Pending documents are sent by the next run.")
 
 
 @dataclass

@@ -13,19 +13,28 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lexoffice.client.api import LexofficeClient
 from lexoffice.client.errors import AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError
 from lexoffice.delivery import preflight
 from lexoffice.delivery.budget import Budget
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS
-from lexoffice.delivery.invoices import InvoiceDelivery, _blocked_message
-from lexoffice.delivery.result import DeliveryResult, TenantBlocked
+from lexoffice.delivery.invoices import InvoiceDelivery
+from lexoffice.delivery.result import DeliveryResult, TenantBlocked, blocked_message
 from lexoffice.delivery.transactions import TransactionDelivery
 from lexoffice.documents import Stream
 from lexoffice.source import draft_facts
 from lexoffice.state import outbox, tenants
 from lexoffice.state.db import write_transaction
 from lexoffice.state.locks import OrganisationLease
+from lexoffice.state.tenants import Tenant
 from lexoffice.state.tokens import TokenStoreUnusable
+from lexoffice.streams import spec_of
+
+#: Each stream's delivery loop (delivery/<stream>.py), by stream.
+DELIVERIES: dict[Stream, type[InvoiceDelivery] | type[TransactionDelivery]] = {
+    Stream.INVOICES: InvoiceDelivery,
+    Stream.TRANSACTIONS: TransactionDelivery,
+}
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +49,8 @@ def company_settings(source_engine: sa.Engine, company_id: str) -> dict[str, Any
     return dict(row) if row else None
 
 
-def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, client_factory: Callable[[Any], Any],
+def deliver_tenant(*, state_engine: sa.Engine, tenant: Tenant, stream: Stream,
+                   client_factory: Callable[[Tenant], LexofficeClient],
                    source_engine: sa.Engine | None = None, doc_keys: Sequence[str] | None = None,
                    dry_run: bool = False, run_id: str | None = None, lease_ttl: float = 120.0,
                    lease_wait: float = 900.0,
@@ -50,15 +60,17 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
 
     Raises :class:`TenantBlocked` when a preflight check fails; nothing is sent and nothing is lost.
     """
-    if stream == Stream.INVOICES and source_engine is not None:
-        warn_about_totals(state_engine=state_engine, source_engine=source_engine, tenant=tenant, doc_keys=doc_keys)
+    spec = spec_of(stream)
+    field_service = source_engine if spec.field_service else None  # the company's settings and totals
+    if field_service is not None:
+        warn_about_totals(state_engine=state_engine, source_engine=field_service, tenant=tenant, doc_keys=doc_keys)
     if dry_run:
-        delivery_cls = InvoiceDelivery if stream == Stream.INVOICES else TransactionDelivery
-        return delivery_cls(state_engine, None, tenant, run_id=run_id).run(doc_keys=doc_keys, dry_run=True)
+        return DELIVERIES[spec.stream](state_engine, None, tenant, run_id=run_id).run(doc_keys=doc_keys,
+                                                                                      dry_run=True)
 
     preflight.check_tenant_connected(tenant)
-    if stream == Stream.INVOICES and source_engine is not None:
-        preflight.check_company_settings(tenant, company_settings(source_engine, tenant.invoice_company_id))
+    if field_service is not None:
+        preflight.check_company_settings(tenant, company_settings(field_service, spec.company_id(tenant) or ""))
     try:
         client = client_factory(tenant)
     except TokenStoreUnusable as err:
@@ -72,19 +84,19 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Any, stream: Stream, clie
     except (AuthenticationError, ForbiddenError, PaymentRequiredError, RateLimitedError) as err:
         # Wherever it happens (profile, contact lookup, token refresh): a person must act (reconnect, upgrade)
         # or the budget is used up. Nothing was executed by Lexware; the documents wait for the next run.
-        raise TenantBlocked(_blocked_message(tenant, err)) from err
+        raise TenantBlocked(blocked_message(tenant, err)) from err
     except TokenStoreUnusable as err:
         raise TenantBlocked(f"tenant {tenant.tenant_id}: {err}") from err
     finally:
         client.close()
 
 
-def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream, client: Any,
+def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Tenant, stream: Stream, client: LexofficeClient,
                         doc_keys: Sequence[str] | None, run_id: str | None, lease_ttl: float,
                         lease_wait: float, confirm_grace_seconds: float, budget: Budget) -> DeliveryResult:
     """Preflight the organisation, then deliver while holding its lease (one sender per organisation)."""
     profile = client.get_profile()
-    preflight.check_profile(tenant, profile, refuse_small_business=stream == Stream.INVOICES)
+    preflight.check_profile(tenant, profile, refuse_small_business=spec_of(stream).refuses_small_business)
     preflight.check_not_shared(tenant, tenants.tenants_sharing_organisation(
         state_engine, tenant, profile.get("organizationId") or tenant.organization_id))
     holder = f"{run_id or 'manual'}@{socket.gethostname()}:{os.getpid()}"
@@ -101,16 +113,15 @@ def _deliver_with_lease(*, state_engine: sa.Engine, tenant: Any, stream: Stream,
         # document whose retries take longer than the ttl keeps the lease, so no second sender can reconcile
         # (and re-send) a row whose request is still on its way.
         client.before_request = lease.renew_if_due
-        delivery_cls = InvoiceDelivery if stream == Stream.INVOICES else TransactionDelivery
-        delivery = delivery_cls(state_engine, client, tenant, run_id=run_id, renew_lease=lease.renew,
-                                confirm_grace_seconds=confirm_grace_seconds, budget=budget)
+        delivery = DELIVERIES[Stream(stream)](state_engine, client, tenant, run_id=run_id, renew_lease=lease.renew,
+                                              confirm_grace_seconds=confirm_grace_seconds, budget=budget)
         return delivery.run(doc_keys=doc_keys)
     finally:
         client.before_request = None
         lease.release()
 
 
-def requested_doc_keys(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any) -> list[str]:
+def requested_doc_keys(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Tenant) -> list[str]:
     """Send mode ``requested``: the rows a nightly delivery may touch. Pending drafts whose send is requested in
     the source right now or that a person chose again with ``lexoffice resend``, and every row whose outcome is
     unknown (those are only reconciled, never re-sent blindly, and must be settled whatever the mode)."""
@@ -132,7 +143,7 @@ def requested_doc_keys(*, state_engine: sa.Engine, source_engine: sa.Engine, ten
     return [by_id[i] for i in sorted(wanted)] + [row.doc_key for row in unknown]
 
 
-def warn_about_totals(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any,
+def warn_about_totals(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Tenant,
                       doc_keys: Sequence[str] | None, chunk_size: int = 10_000) -> int:
     """A warning on each pending draft whose source shows another gross total than Lexware will (still sent).
 

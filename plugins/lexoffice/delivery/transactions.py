@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from itertools import chain, groupby, islice
 from typing import Any
 
+import sqlalchemy as sa
+
+from lexoffice.client.api import LexofficeClient
 from lexoffice.client.errors import (
     AuthenticationError,
     ConflictError,
@@ -27,17 +30,17 @@ from lexoffice.client.errors import (
 )
 from lexoffice.delivery.accounts import AccountResolver
 from lexoffice.delivery.budget import Budget
-from lexoffice.delivery.invoices import _blocked_message
 from lexoffice.delivery.progress import Progress, log_sent
 from lexoffice.delivery.export_since import iter_sendable
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS, create_unconfirmed
 from lexoffice.delivery.reconcile import judge_unknown_batch
 from lexoffice.delivery.rejections import reasons_from_error
-from lexoffice.delivery.result import PAGE_SIZE, DeliveryResult, TenantBlocked
+from lexoffice.delivery.result import PAGE_SIZE, DeliveryResult, TenantBlocked, blocked_message
 from lexoffice.documents import Stream
 from lexoffice.state import outbox
 from lexoffice.state.db import utcnow
 from lexoffice.state.outbox import DocState
+from lexoffice.state.tenants import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +54,9 @@ def _by_account(rows: Sequence[Any]) -> list[tuple[str, list[Any]]]:
 
 @dataclass
 class TransactionDelivery:
-    engine: Any
-    client: Any
-    tenant: Any
+    engine: sa.Engine
+    client: LexofficeClient | None  # None in a dry run, which sends nothing
+    tenant: Tenant
     run_id: str | None = None
     renew_lease: Callable[[], None] = lambda: None
     sleep: Callable[[float], None] = time.sleep
@@ -232,7 +235,7 @@ class TransactionDelivery:
         except (RateLimitedError, AuthenticationError, ForbiddenError, PaymentRequiredError) as err:
             for row in claimed:
                 outbox.release_to_pending(self.engine, row.id, note=f"not executed: {err}")
-            raise TenantBlocked(_blocked_message(self.tenant, err)) from err
+            raise TenantBlocked(blocked_message(self.tenant, err)) from err
         except LexofficeError as err:
             for row in claimed:
                 outbox.release_to_pending(self.engine, row.id, note=f"not sent: {err}")

@@ -13,6 +13,7 @@ import pendulum
 
 from lexoffice.followup.labels import DELETED_REASON, status_label
 from lexoffice.state import lexware_status
+from lexoffice.streams import spec_of
 
 BERLIN = pendulum.timezone("Europe/Berlin")
 COLUMNS = ("lexware_status", "rechnungsnummer", "status_seit")
@@ -37,7 +38,7 @@ def status_columns(engine: Any, *, tenant_id: str, stream: str, language: str = 
 
 def status_lines(engine: Any, *, tenant_id: str, stream: str, sync: dict[str, Any] | None) -> list[str]:
     """Lines for the run report: this night's sync, the tenant's documents per Lexware status, deleted drafts."""
-    if str(stream) != "invoices":
+    if not spec_of(stream).follows_lexware_status:
         return []
     lines: list[str] = []
     if sync:

@@ -27,8 +27,7 @@ from lexoffice.client import (
 from lexoffice.client.errors import LexofficeError
 from lexoffice.delivery import grace
 from lexoffice.provider.provider_info import DEFAULT_HOST
-
-_TRUE = {"1", "true", "yes", "on"}
+from lexoffice.settings import as_bool as _as_bool
 
 
 class LexofficeHook(BaseHook):
@@ -146,9 +145,3 @@ def request_timeout(value: Any) -> tuple[float, float] | None:
     if len(parts) not in (1, 2) or min(parts) <= 0:
         raise ValueError(f"connection extra 'timeout' must be positive seconds or [connect, read], got {value!r}")
     return (min(5.0, parts[0]), parts[0]) if len(parts) == 1 else (parts[0], parts[1])
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in _TRUE if value is not None else False

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
 from lexoffice.source.extract import batches, fetch, query
-from lexoffice.staging.windows import Window
 
 
-def requested_in_window(engine: sa.Engine, *, company_id: str, window: Window) -> list[str]:
-    """Ids of the drafts whose send was requested and that were requested or changed in ``window``."""
+def requested_in_window(engine: sa.Engine, *, company_id: str, start: datetime, end: datetime) -> list[str]:
+    """Ids of the drafts whose send was requested and that were requested or changed in ``[start, end)``."""
     statement = query("invoice_drafts_requested.sql", datetimes=("start", "end"))
     with engine.connect() as conn:
-        rows = fetch(conn, statement, {"company_id": company_id, "start": window.start, "end": window.end})
+        rows = fetch(conn, statement, {"company_id": company_id, "start": start, "end": end})
     return [str(i) for i in rows.column("id")] if rows else []
 
 

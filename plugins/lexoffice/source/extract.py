@@ -4,7 +4,7 @@ Windows use keyset paging on (cursor time, id): each page is one indexed range s
 the previous page's last row, so the thousandth page costs what the first did and nothing is read twice.
 Selections by id send at most one page of ids per query. Each page opens its own connection and returns
 it before the page is handed on, so no transaction stays open while the caller stages documents.
-``source_pages`` reads the next page in a thread while the caller works on the current one (``lexoffice.staging.background``).
+Staging reads the next page in a thread while it works on the current one (``lexoffice.staging.background``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from lexoffice.staging import background
 from lexoffice.source.sql import read_sql, strip_comments
 from lexoffice.source.timestamps import UtcDateTime, require_aware
 
@@ -215,8 +214,8 @@ def source_pages(
     enrich: Enrich[T],
 ) -> Iterator[T]:
     """The pages of one stream: exactly ``ids`` when given (``ids_sql``), else the window ``[start, end)``
-    keyset-paged on (``cursor_column``, id) (``window_sql`` binds ``:after_<cursor_column>``). On a database
-    server the next page is read in a thread while the caller works on this one (``background.read_ahead``).
+    keyset-paged on (``cursor_column``, id) (``window_sql`` binds ``:after_<cursor_column>``). Lazy: a page is
+    read when the caller asks for it.
     """
     check_page_size(page_size)
     scope = {"company_id": company_id}
@@ -229,4 +228,4 @@ def source_pages(
         pages = window_pages(engine, query(window_sql, datetimes=("start", "end", after)),
                              {**scope, "start": start, "end": end}, start=start, cursor_column=cursor_column,
                              after_param=after, page_size=page_size, enrich=enrich)
-    return background.read_ahead(pages, name="source-pages") if background.worth_a_thread(engine) else pages
+    return pages

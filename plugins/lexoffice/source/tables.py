@@ -1,4 +1,5 @@
-"""Typed SQLAlchemy Core handles on the source tables, for writing rows (demo generator, tests).
+"""Typed SQLAlchemy Core handles on the source tables: the UI reads drafts and transactions through them, and the
+demo generator and the tests write rows through them (``demo/source_db.py``).
 
 The DDL in ``include/sql/`` is the schema of record; these lightweight ``sa.table`` objects only name the
 columns and give them the bind types that make values land in the contract's format on both dialects
@@ -91,14 +92,3 @@ transactions = sa.table(
 
 FIELDSERVICE_TABLES = (companies, customers, work_orders, contracts, invoice_drafts, invoice_draft_lines)
 BANK_TABLES = (bank_customers, accounts, transactions)
-
-
-def insert_rows(conn: sa.Connection, table: sa.TableClause, rows: list[dict[str, object]]) -> None:
-    """Insert ``rows`` in one executemany; columns a row leaves out are NULL (executemany needs one shape)."""
-    if not rows:
-        return
-    names = [column.name for column in table.columns]
-    unknown = {key for row in rows for key in row} - set(names)
-    if unknown:
-        raise ValueError(f"{table.name} has no column(s) {sorted(unknown)}")
-    conn.execute(table.insert(), [{name: row.get(name) for name in names} for row in rows])

@@ -6,6 +6,7 @@ costs a comparison per document (content hash), never a second send.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,12 +16,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from lexoffice.documents import StagedDocument, Stream
-from lexoffice.payloads import transaction_doc_key
 from lexoffice.source import draft_facts
+from lexoffice.staging import background
 from lexoffice.staging.gc_thresholds import bulk_allocation
-from lexoffice.staging.windows import Window
+from lexoffice.staging.invoices import iter_invoice_documents
+from lexoffice.staging.transactions import iter_transaction_documents
+from lexoffice.staging.windows import Window, day_start
 from lexoffice.state import outbox
 from lexoffice.state.outbox import StageCounts
+from lexoffice.state.tenants import Tenant
+from lexoffice.streams import StreamSpec, spec_of
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ class StageProgress:
             log.info("%s: %d documents staged%s, %.0f docs/s", self.label, counts.total, read, rate)
 
 
-def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
+def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Tenant, stream: Stream,
                  window: Window | None, source_ids: Sequence[str] | None = None,
                  run_id: str | None = None,
                  on_progress: Callable[[StageCounts], None] | None = None) -> dict[str, Any]:
@@ -66,11 +71,12 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
     ``on_progress`` gets the running counts after every committed batch. One process per tenant and stream:
     Airflow already runs tenants in parallel (see docs/architecture.md for splitting one very large window).
     """
+    spec = spec_of(stream)
     progress = StageProgress(f"tenant {tenant.tenant_id} {stream}", on_progress)
     missing: list[str] = []
-    if source_ids and stream == Stream.INVOICES:
+    if source_ids and spec.field_service:
         # A person may name a draft by its number ('RE-2026-00026') as well as by its source id.
-        selection = draft_facts.resolve_selection(source_engine, company_id=tenant.invoice_company_id,
+        selection = draft_facts.resolve_selection(source_engine, company_id=spec.company_id(tenant),
                                                   tokens=source_ids)
         source_ids, missing = selection.ids, selection.missing
         if not source_ids:
@@ -81,54 +87,62 @@ def stage_tenant(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: A
         state_engine=state_engine, source_engine=source_engine, tenant=tenant, stream=stream, window=window,
         source_ids=source_ids, run_id=run_id, on_batch=progress.staged, on_read=progress.read)
     totals = {key: int(value) for key, value in asdict(counts).items()}
-    if source_ids is not None and stream == Stream.TRANSACTIONS:
+    if source_ids is not None:
         found = set(doc_keys)
-        missing = [i for i in dict.fromkeys(source_ids) if transaction_doc_key(i) not in found]
+        missing += [i for i in dict.fromkeys(source_ids) if spec.doc_key(i) not in found]
     if missing:
         log.warning("%d selected id(s) were not found for tenant %s: %s", len(missing), tenant.tenant_id,
                     ", ".join(missing))
     log.info("tenant %s %s staged %s: %s", tenant.tenant_id, stream, window or "selection", totals)
     result = {"tenant_id": tenant.tenant_id, "window": str(window) if window else None, "counts": totals,
               "doc_keys": doc_keys if source_ids is not None else None, "missing_ids": missing}
-    result.update(source_health(source_engine, tenant, stream, window if not source_ids else None))
+    result.update(source_health(source_engine, tenant, spec, window if not source_ids else None))
     return result
 
 
-def source_health(source_engine: sa.Engine, tenant: Any, stream: Stream, window: Window | None) -> dict[str, Any]:
+def source_health(source_engine: sa.Engine, tenant: Tenant, spec: StreamSpec,
+                  window: Window | None) -> dict[str, Any]:
     """What the report says about the source beside the documents (``lexoffice.source.health``)."""
     from lexoffice.source import health
 
-    company = tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
-    out: dict[str, Any] = {"source_problems": health.untyped_timestamps(source_engine, stream, company)}
-    if stream == Stream.TRANSACTIONS and window is not None:
+    company = spec.company_id(tenant)
+    out: dict[str, Any] = {"source_problems": health.untyped_timestamps(source_engine, spec.stream, company)}
+    if not spec.field_service and window is not None:
+        # Only a bank has rows the windows leave out on purpose (pending, other banks' accounts): counted once.
         out["out_of_scope"] = health.out_of_scope_transactions(source_engine, company, window.start, window.end)
     return out
 
 
-def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
+def _invoice_pages(source_engine: sa.Engine, tenant: Tenant, window: Window | None,
+                   ids: list[str] | None) -> Iterator[list[StagedDocument]]:
+    return iter_invoice_documents(source_engine, company_id=tenant.invoice_company_id,
+                                  start=window.start if window else None, end=window.end if window else None,
+                                  ids=ids, chunk_size=SOURCE_PAGE)
+
+
+def _transaction_pages(source_engine: sa.Engine, tenant: Tenant, window: Window | None,
+                       ids: list[str] | None) -> Iterator[list[StagedDocument]]:
+    # A selection is not clamped by a window: the builder flags transactions completed before export_since.
+    return iter_transaction_documents(source_engine, company_id=tenant.bank_company_id,
+                                      start=window.start if window else None, end=window.end if window else None,
+                                      ids=ids, export_since=day_start(tenant.export_since) if tenant.export_since
+                                      else None, chunk_size=SOURCE_PAGE)
+
+
+#: Each stream's pages of documents (its builder in staging/<stream>.py), by stream.
+DOCUMENTS: dict[Stream, Callable[[sa.Engine, Tenant, Window | None, list[str] | None],
+                                 Iterator[list[StagedDocument]]]] = {
+    Stream.INVOICES: _invoice_pages,
+    Stream.TRANSACTIONS: _transaction_pages,
+}
+
+
+def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Tenant, stream: Stream,
                           window: Window | None, source_ids: Sequence[str] | None, run_id: str | None,
                           on_batch: Callable[[StageCounts], None] | None = None,
                           on_read: Callable[[int], None] | None = None) -> tuple[StageCounts, list[str]]:
     """Stage ``window`` (or ``source_ids``); the counts and, for a selection, the doc keys found."""
-    if stream == Stream.INVOICES:
-        from lexoffice.source.invoices import iter_invoice_documents
-
-        chunks = iter_invoice_documents(
-            source_engine, company_id=tenant.invoice_company_id,
-            start=window.start if window else None, end=window.end if window else None,
-            ids=list(source_ids) if source_ids else None, chunk_size=SOURCE_PAGE,
-        )
-    else:
-        from lexoffice.source.transactions import iter_transaction_documents
-        from lexoffice.staging.windows import day_start
-
-        chunks = iter_transaction_documents(
-            source_engine, company_id=tenant.bank_company_id,
-            start=window.start if window else None, end=window.end if window else None,
-            ids=list(source_ids) if source_ids else None,
-            export_since=day_start(tenant.export_since) if tenant.export_since else None,
-            chunk_size=SOURCE_PAGE,
-        )
+    chunks = DOCUMENTS[Stream(stream)](source_engine, tenant, window, list(source_ids) if source_ids else None)
     doc_keys: list[str] = []
 
     def documents() -> Iterator[StagedDocument]:
@@ -139,20 +153,24 @@ def stage_in_this_process(*, state_engine: sa.Engine, source_engine: sa.Engine, 
                 doc_keys.extend(doc.doc_key for doc in chunk)
             yield from chunk
 
+    # On a database server a thread writes each batch while the next one is built (staging/background.py).
+    write_all = (functools.partial(background.write_behind, name="outbox-writer")
+                 if background.worth_a_thread(state_engine) else outbox.one_after_another)
     with bulk_allocation():
         counts = outbox.stage(state_engine, tenant_id=tenant.tenant_id, stream=stream, docs=documents(),
-                              run_id=run_id, batch_size=STAGE_BATCH, on_batch=on_batch)
+                              run_id=run_id, batch_size=STAGE_BATCH, on_batch=on_batch, write_all=write_all)
     return counts, doc_keys
 
 
-def stage_requested(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, window: Window,
+def stage_requested(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Tenant, window: Window,
                     run_id: str | None = None) -> dict[str, Any]:
     """Send mode ``requested``: stage the drafts whose send was requested, and requested or changed in ``window``.
 
     Drafts nobody asked to send are not read at all: they are not ready, and a draft in Lexware Office cannot
     be deleted through the API.
     """
-    ids = draft_facts.requested_in_window(source_engine, company_id=tenant.invoice_company_id, window=window)
+    ids = draft_facts.requested_in_window(source_engine, company_id=tenant.invoice_company_id,
+                                           start=window.start, end=window.end)
     log.info("tenant %s: %d draft(s) with 'An die Buchhaltung senden' in %s", tenant.tenant_id, len(ids), window)
     if ids:
         counts, _ = stage_in_this_process(state_engine=state_engine, source_engine=source_engine, tenant=tenant,
@@ -167,7 +185,7 @@ def stage_requested(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant
 TENANT_LEVEL_FIELD_PREFIX = "company."
 
 
-def recheck_tenant_reasons(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Any, stream: Stream,
+def recheck_tenant_reasons(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant: Tenant, stream: Stream,
                            run_id: str | None = None) -> int:
     """Stage again every unsent draft held back only by its company's data (licence 'Rechnungswesen' off,
     another accounting software, company address or tax id missing).
@@ -176,7 +194,7 @@ def recheck_tenant_reasons(*, state_engine: sa.Engine, source_engine: sa.Engine,
     brings it back into a window: without this, switching the licence on would never send them.
     Returns how many drafts were checked again.
     """
-    if stream != Stream.INVOICES:
+    if not spec_of(stream).field_service:
         return 0
     held = [row.doc_key.split(":", 1)[-1]
             for row in outbox.iter_rows(state_engine, tenant_id=tenant.tenant_id, stream=stream,

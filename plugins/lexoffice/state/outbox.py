@@ -21,7 +21,6 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from lexoffice.staging import background
 from lexoffice.documents import Reason, StagedDocument
 from lexoffice.state.db import dialect_insert, is_postgres, read_transaction, utcnow, write_transaction
 from lexoffice.state.schema import outbox, tenants
@@ -691,6 +690,16 @@ def _require_tenant(engine: sa.Engine, tenant_id: str) -> None:
             raise TenantNotFound(tenant_id)
 
 
+#: How ``stage`` hands its batches to the writer: ``write_all(batches, write)``, in order, one at a time.
+WriteAll = Callable[[Iterable[Any], Callable[[Any], None]], None]
+
+
+def one_after_another(batches: Iterable[Any], write: Callable[[Any], None]) -> None:
+    """Write each batch before the next one is built (the default ``WriteAll``)."""
+    for batch in batches:
+        write(batch)
+
+
 def stage(
     engine: sa.Engine,
     *,
@@ -700,6 +709,7 @@ def stage(
     run_id: str | None = None,
     batch_size: int = DEFAULT_STAGE_BATCH,
     on_batch: Callable[[StageCounts], None] | None = None,
+    write_all: WriteAll = one_after_another,
 ) -> StageCounts:
     """Upsert validated documents into the outbox, idempotently, in batches.
 
@@ -709,8 +719,9 @@ def stage(
     Each batch is one transaction; a batch that loses a race with a concurrent claim is planned again.
     A batch that follows one of only new documents is inserted without reading the outbox first (the unique
     key catches a document that exists; that batch is then planned as usual).
-    On PostgreSQL a thread writes each batch while ``docs`` produces the next (``background.write_behind``);
-    batches are still written one at a time, in order. ``on_batch`` gets the running totals after each commit.
+    ``write_all`` may overlap writing a batch with building the next (staging passes a thread for that on a
+    database server); batches are still written one at a time, in order. ``on_batch`` gets the running totals
+    after each commit.
     """
     stream = str(stream)
     _require_tenant(engine, tenant_id)
@@ -729,12 +740,7 @@ def stage(
         if on_batch is not None:
             on_batch(counts)
 
-    batches = _batches(docs, batch_size)
-    if background.worth_a_thread(engine):
-        background.write_behind(batches, write, name="outbox-writer")
-    else:
-        for batch in batches:
-            write(batch)
+    write_all(_batches(docs, batch_size), write)
     return counts
 
 

@@ -8,7 +8,6 @@ and refreshes are serialised per key across threads (a lock) and processes (the 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import os
@@ -17,12 +16,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
+from lexoffice.client.auth import TokenRecord
 from lexoffice.state.db import dialect_insert, is_postgres, read_transaction, utcnow, write_transaction
 from lexoffice.state.locks import Lease
 from lexoffice.state.schema import oauth_tokens
@@ -46,33 +44,6 @@ class TokenDecryptError(TokenStoreUnusable):
 
 class RefreshLockTimeout(TimeoutError):
     """Another worker held the refresh lock for longer than we were willing to wait."""
-
-
-class TokenRecordLike(Protocol):
-    refresh_token: str
-    access_token: str | None
-    access_expires_at: float | None
-
-
-@dataclass
-class StoredToken:
-    """Field-for-field the client's TokenRecord; used only while ``lexoffice.client`` is not importable."""
-
-    refresh_token: str
-    access_token: str | None = None
-    access_expires_at: float | None = None
-
-    def __repr__(self) -> str:  # tokens never appear in reprs
-        return f"StoredToken(access_expires_at={self.access_expires_at!r})"
-
-
-@functools.cache
-def _record_type() -> type[Any]:
-    try:
-        from lexoffice.client.auth import TokenRecord
-    except ImportError:
-        return StoredToken
-    return TokenRecord
 
 
 def fernet_from_secret(secret: str) -> Fernet:
@@ -128,7 +99,7 @@ class DbTokenStore:
     def __repr__(self) -> str:
         return f"DbTokenStore({self._scope})"
 
-    def _encrypt(self, key: str, record: TokenRecordLike) -> str:
+    def _encrypt(self, key: str, record: TokenRecord) -> str:
         plain = json.dumps(
             {
                 "key": key,
@@ -139,7 +110,7 @@ class DbTokenStore:
         )
         return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
 
-    def _decrypt(self, key: str, ciphertext: str) -> Any:
+    def _decrypt(self, key: str, ciphertext: str) -> TokenRecord:
         try:
             data = json.loads(self._fernet.decrypt(ciphertext.encode("ascii")))
         except InvalidToken:
@@ -149,13 +120,13 @@ class DbTokenStore:
             ) from None
         if data.get("key") != key:
             raise TokenDecryptError(f"the stored OAuth token under {key!r} belongs to another key; reconnect")
-        return _record_type()(
+        return TokenRecord(
             refresh_token=data["refresh_token"],
             access_token=data["access_token"],
             access_expires_at=data["access_expires_at"],
         )
 
-    def load(self, key: str) -> Any | None:
+    def load(self, key: str) -> TokenRecord | None:
         """The stored TokenRecord for ``key``, or None if there is none."""
         with read_transaction(self._engine) as conn:
             ciphertext = conn.execute(
@@ -163,7 +134,7 @@ class DbTokenStore:
             ).scalar_one_or_none()
         return None if ciphertext is None else self._decrypt(key, ciphertext)
 
-    def save(self, key: str, record: TokenRecordLike) -> None:
+    def save(self, key: str, record: TokenRecord) -> None:
         """Store the record in one atomic upsert: readers see the old record or the new one, never a mix."""
         if not record.refresh_token:
             raise ValueError(f"refusing to store an empty refresh token for {key!r}")

@@ -2,7 +2,7 @@
 
 Staging a million rows cannot afford a Python function call per field (``payloads.text``, ``jsonable``,
 ``json.dumps`` …). These helpers turn a prepared column (``lexoffice.source.frames``) into a plain list in
-one pass, with exactly the result the per-row helpers give; ``lexoffice.source.reference_rows`` keeps the
+one pass, with exactly the result the per-row helpers give; ``demo/oracles/reference_rows.py`` keeps the
 per-row definition and tests/source/test_columnar_builders.py checks that both agree on every value.
 """
 
@@ -23,6 +23,9 @@ from lexoffice import payloads
 _encode_text: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C version
 _WHITESPACE = re.compile(r"\s+")
 _BERLIN = "Europe/Berlin"
+
+#: The time of a row whose source holds no time at all: it is still recorded (with validation's reason).
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 # --- plain values ------------------------------------------------------------------------------------------
