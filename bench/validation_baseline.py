@@ -1,5 +1,5 @@
 """Vectorised validation against the per-row Python loop (``demo.oracles.reference_loop``), and columnar
-document building against the per-row definition (``source.reference_rows``): same rules, same rows.
+document building against the per-row definition (``demo.oracles.reference_rows``): same rules, same rows.
 
 Each pair gets the same prepared frames, read once from the staging source with the pipeline's own SQL, and
 must agree on every document (same reasons; equal documents); otherwise the ratio would compare different work.
