@@ -19,8 +19,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "plugins"
 PACKAGE = "lexoffice"
 
 #: Layers from the bottom up, by the first name below ``lexoffice``. A module may import its own layer and the
-#: ones below it. The Airflow wing is listed by its package (``provider``) and, until it moves there, by the
-#: loose module names it has today.
+#: ones below it.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__init__", "settings", "documents", "payloads", "lexware_totals"}),  # values, no I/O
     frozenset({"client"}),  # HTTP to Lexware, no database
@@ -33,7 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     # after delivery: what became of sent documents, and the report of it (the optional write-back publishes the
     # report's rows into the source database, the report shows the follow-up's columns)
     frozenset({"followup", "report"}),
-    frozenset({"cli", "ui", "provider", "hooks", "connections", "tasks", "dag_factory", "provider_info"}),
+    frozenset({"cli", "ui", "provider"}),  # what a person or Airflow calls: the command, the UI page, the Airflow wing
 )
 
 

@@ -14,7 +14,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
+
 from lexoffice import payloads
+from lexoffice.client.api import LexofficeClient
 from lexoffice.client.errors import OutcomeUnknownError
 from lexoffice.delivery.rejections import reasons_from_error
 from lexoffice.state import mappings, outbox
@@ -33,7 +36,7 @@ def source_account_id(related: dict[str, Any]) -> str:
 class AccountResolver:
     """Maps source accounts (``related`` of a staged transaction) to Lexware ``financialAccountId``s for one tenant."""
 
-    def __init__(self, engine: Any, client: Any, tenant_id: str) -> None:
+    def __init__(self, engine: sa.Engine, client: LexofficeClient, tenant_id: str) -> None:
         self.engine = engine
         self.client = client
         self.tenant_id = tenant_id

@@ -20,18 +20,20 @@ from datetime import date, timedelta
 from typing import Any
 
 import pendulum
+import sqlalchemy as sa
 
+from lexoffice.client.api import LexofficeClient
 from lexoffice.delivery.accounts import AccountResolver
 from lexoffice.delivery.contacts import ContactResolver
 from lexoffice.delivery.reconcile import BERLIN, carries_reference, reference_line_of
 from lexoffice.documents import Stream
-from lexoffice.payloads import transaction_doc_key
+from lexoffice.payloads import REFERENCE_MARKER, transaction_doc_key
 from lexoffice.state import duplicates, outbox
 from lexoffice.state.duplicates import Duplicate
 from lexoffice.state.outbox import DocState
+from lexoffice.state.tenants import Tenant
 
 log = logging.getLogger(__name__)
-MARKER = "lxa:"
 ADVICE = {
     Stream.INVOICES: ("Delete the extra draft(s) in Lexware Office (Belege → Rechnungen → Entwürfe), keep the one "
                       "whose id the report shows. / Bitte den überzähligen Entwurf in Lexware Office löschen."),
@@ -51,11 +53,12 @@ class AuditResult:
 
 def _doc_key_of(line: str) -> str | None:
     """The doc key at the end of a reference line (``… · lxa:draft:42``), or None for any other line."""
-    head, sep, key = line.strip().rpartition(MARKER)
+    head, sep, key = line.strip().rpartition(REFERENCE_MARKER)
     return key if sep and key and " " not in key and (not head or head.endswith(" ")) else None
 
 
-def audit_invoices(engine: Any, client: Any, tenant: Any, *, created_from: date | None = None) -> AuditResult:
+def audit_invoices(engine: sa.Engine, client: LexofficeClient, tenant: Tenant, *,
+                   created_from: date | None = None) -> AuditResult:
     """Every draft created since ``created_from`` (default: the tenant's export_since), grouped by reference."""
     result = AuditResult(tenant.tenant_id, Stream.INVOICES)
     since = created_from or tenant.export_since or (pendulum.now(BERLIN).date() - timedelta(days=365))
@@ -77,7 +80,8 @@ def audit_invoices(engine: Any, client: Any, tenant: Any, *, created_from: date 
     return result
 
 
-def check_uncertain_invoices(engine: Any, client: Any, tenant: Any, rows: Iterable[Any]) -> AuditResult:
+def check_uncertain_invoices(engine: sa.Engine, client: LexofficeClient, tenant: Tenant,
+                             rows: Iterable[Any]) -> AuditResult:
     """The cheap check: only the given sent rows whose outcome was ever uncertain (more than one attempt, or
     reconciled) are looked up, by their customer and the days around their attempt."""
     result = AuditResult(tenant.tenant_id, Stream.INVOICES)
@@ -104,7 +108,7 @@ def check_uncertain_invoices(engine: Any, client: Any, tenant: Any, rows: Iterab
     return result
 
 
-def audit_transactions(engine: Any, client: Any, tenant: Any) -> AuditResult:
+def audit_transactions(engine: sa.Engine, client: LexofficeClient, tenant: Tenant) -> AuditResult:
     """Per account: does the latest transaction carry a reference we recorded under another Lexware id?"""
     result = AuditResult(tenant.tenant_id, Stream.TRANSACTIONS)
     accounts = AccountResolver(engine, client, tenant.tenant_id)

@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lexoffice.client.api import SEARCH_MIN_LENGTH
+import sqlalchemy as sa
+
+from lexoffice.client.api import SEARCH_MIN_LENGTH, LexofficeClient
 from lexoffice.client.errors import OutcomeUnknownError
 from lexoffice.delivery.grace import DEFAULT_CONFIRM_GRACE_SECONDS, create_unconfirmed
+from lexoffice.payloads import REFERENCE_MARKER as CUSTOMER_MARKER  # the same marker as a draft's reference
 from lexoffice.state import mappings
-
-CUSTOMER_MARKER = "lxa:"
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ def markers_in(contact: dict[str, Any]) -> set[str]:
 class ContactResolver:
     """Maps source customers (``related["customer_key"]``) to Lexware contact ids for one tenant."""
 
-    def __init__(self, engine: Any, client: Any, tenant_id: str, *, sleep: Callable[[float], None] = time.sleep,
+    def __init__(self, engine: sa.Engine, client: LexofficeClient, tenant_id: str, *,
+                 sleep: Callable[[float], None] = time.sleep,
                  lag_wait_seconds: float = 3.0,
                  confirm_grace_seconds: float = DEFAULT_CONFIRM_GRACE_SECONDS) -> None:
         self.engine = engine

@@ -20,11 +20,14 @@ from typing import Any
 
 import pendulum
 
+from lexoffice.client.api import LexofficeClient
+from lexoffice.payloads import REFERENCE_MARKER
+
 BERLIN = pendulum.timezone("Europe/Berlin")
 
 
 def reference_marker(doc_key: str) -> str:
-    return f"lxa:{doc_key}"
+    return f"{REFERENCE_MARKER}{doc_key}"
 
 
 def reference_line_of(payload: dict[str, Any] | None) -> str:
@@ -91,7 +94,7 @@ def _attempt_day(row: Any) -> date:
     return pendulum.instance(started).in_timezone(BERLIN).date()
 
 
-def find_invoice_for_row(client: Any, row: Any, *, contact_id: str | None) -> dict[str, Any] | None:
+def find_invoice_for_row(client: LexofficeClient, row: Any, *, contact_id: str | None) -> dict[str, Any] | None:
     """The draft Lexware created for ``row``, or None when there is none.
 
     Candidates: drafts created since the day before the attempt (a clock difference around midnight must not
