@@ -54,3 +54,19 @@ def test_the_source_total_arrives_as_an_exact_decimal(engine: sa.Engine) -> None
     totals = draft_facts.source_totals(source, company_id="c1", ids=["asked", "unasked", "other"])
     assert totals == {"asked": Decimal("328.9")}
     assert isinstance(totals["asked"], Decimal)
+
+
+def test_company_settings_decide_whether_a_company_may_send(engine: sa.Engine) -> None:
+    """Preflight reads the licence and the accounting software through the source's own query."""
+    create_schema(engine, "fieldservice")
+    src.company(engine, "on", name="Nord GmbH")
+    src.company(engine, "off", licensed=False, software="DATEV")
+
+    on = draft_facts.company_settings(engine, company_id="on")
+    off = draft_facts.company_settings(engine, company_id="off")
+
+    assert on is not None and off is not None
+    assert (on["id"], on["name"], bool(on["accounting_licensed"]), on["accounting_software"]) == (
+        "on", "Nord GmbH", True, "lexoffice")
+    assert (bool(off["accounting_licensed"]), off["accounting_software"]) == (False, "DATEV")
+    assert draft_facts.company_settings(engine, company_id="nobody") is None

@@ -39,16 +39,6 @@ DELIVERIES: dict[Stream, type[InvoiceDelivery] | type[TransactionDelivery]] = {
 log = logging.getLogger(__name__)
 
 
-def company_settings(source_engine: sa.Engine, company_id: str) -> dict[str, Any] | None:
-    """The licence and accounting-software settings of a field-service company (for preflight)."""
-    with source_engine.connect() as conn:
-        row = conn.execute(
-            sa.text("SELECT id, name, accounting_licensed, accounting_software FROM companies WHERE id = :id"),
-            {"id": company_id},
-        ).mappings().first()
-    return dict(row) if row else None
-
-
 def deliver_tenant(*, state_engine: sa.Engine, tenant: Tenant, stream: Stream,
                    client_factory: Callable[[Tenant], LexofficeClient],
                    source_engine: sa.Engine | None = None, doc_keys: Sequence[str] | None = None,
@@ -70,7 +60,8 @@ def deliver_tenant(*, state_engine: sa.Engine, tenant: Tenant, stream: Stream,
 
     preflight.check_tenant_connected(tenant)
     if field_service is not None:
-        preflight.check_company_settings(tenant, company_settings(field_service, spec.company_id(tenant) or ""))
+        company = draft_facts.company_settings(field_service, company_id=spec.company_id(tenant) or "")
+        preflight.check_company_settings(tenant, company)
     try:
         client = client_factory(tenant)
     except TokenStoreUnusable as err:

@@ -1,5 +1,5 @@
 """Facts about invoice drafts that are not part of the draft's content: was its send requested, which draft does
-a selection token name, what total does the source show.
+a selection token name, what total does the source show, may the drafts' company send at all.
 
 They are read by small queries of their own (``include/sql/invoice_draft*_*.sql``), not by the window query,
 because they must not change a draft's content hash: pressing "An die Buchhaltung senden" on a draft that was
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -78,3 +79,10 @@ def source_totals(engine: sa.Engine, *, company_id: str, ids: Sequence[str]) -> 
                 except InvalidOperation:
                     continue  # not a number: nothing to compare with
     return totals
+
+
+def company_settings(engine: sa.Engine, *, company_id: str) -> dict[str, Any] | None:
+    """The licence and accounting-software settings of a field-service company (delivery's preflight)."""
+    with engine.connect() as conn:
+        rows = fetch(conn, query("company_settings.sql"), {"company_id": company_id})
+    return dict(zip(rows.columns, rows.values[0], strict=True)) if rows else None
