@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from demo.source_db import create_schema, insert_rows
 from lexoffice.documents import Stream
 from lexoffice.source import tables as src
-from lexoffice.source.schema import create_schema
 from lexoffice.state import outbox, tenants
 from lexoffice.state.db import init_db, make_engine
 from lexoffice.ui import documents
@@ -71,15 +71,15 @@ def _stage(engine: sa.Engine, stream: str, keys_states: dict[str, tuple[str | No
 def _drafts(engine: sa.Engine) -> list[dict[str, Any]]:
     values = [_draft_values(i) for i in range(N)]
     with engine.begin() as conn:
-        src.insert_rows(conn, src.companies, [{"id": "C1", "name": "Acme", "accounting_licensed": True}])
-        src.insert_rows(conn, src.customers, [
+        insert_rows(conn, src.companies, [{"id": "C1", "name": "Acme", "accounting_licensed": True}])
+        insert_rows(conn, src.customers, [
             {"id": k, "company_id": "C1", "kind": kind, "company_name": company, "first_name": first,
              "last_name": last} for k, (kind, company, first, last) in CUSTOMERS.items()])
-        src.insert_rows(conn, src.invoice_drafts, [
+        insert_rows(conn, src.invoice_drafts, [
             {"id": v["id"], "company_id": "C1", "customer_id": v["customer_id"], "number": v["number"],
              "origin": "manual", "tax_type": "net", "voucher_date": v["voucher_date"], "created_at": v["time"]}
             for v in values])
-        src.insert_rows(conn, src.invoice_draft_lines, [
+        insert_rows(conn, src.invoice_draft_lines, [
             {"id": f"L{i:04d}", "draft_id": v["id"], "position": 1, "type": "custom", "name": "Leistung",
              "quantity": 1, "unit_name": "Stück", "unit_price": (i % 5) * 10, "price_kind": "net", "tax_rate": 19}
             for i, v in enumerate(values) if v["gross"] is not None])
@@ -94,10 +94,10 @@ def _transactions(engine: sa.Engine) -> list[dict[str, Any]]:
                "state": STATES[i % 9], "sent_at": SENT_AT + timedelta(hours=i % 3) if STATES[i % 9] == "sent"
                else None} for i in range(N)]
     with engine.begin() as conn:
-        src.insert_rows(conn, src.bank_customers, [{"id": "B1", "name": "Acme"}])
-        src.insert_rows(conn, src.accounts, [{"id": "A1", "company_id": "B1", "iban": "DE1", "name": "Giro",
+        insert_rows(conn, src.bank_customers, [{"id": "B1", "name": "Acme"}])
+        insert_rows(conn, src.accounts, [{"id": "A1", "company_id": "B1", "iban": "DE1", "name": "Giro",
                                               "currency": "EUR", "is_own": True, "kind": "giro"}])
-        src.insert_rows(conn, src.transactions, [
+        insert_rows(conn, src.transactions, [
             {"id": v["id"], "account_id": "A1", "kind": "transfer", "status": "completed", "amount": v["amount"],
              "currency": "EUR", "booking_date": v["time"].date(), "completed_at": v["time"],
              "counterparty_name": v["counterparty"], "purpose": "x"} for v in values])
@@ -192,18 +192,18 @@ def test_every_sort_pages_at_100000_drafts_with_bounded_work(db: sa.Engine) -> N
     n = 100_000
     now = datetime.now(UTC)
     with db.begin() as conn:
-        src.insert_rows(conn, src.companies, [{"id": "C1", "name": "Acme", "accounting_licensed": True}])
-        src.insert_rows(conn, src.customers, [
+        insert_rows(conn, src.companies, [{"id": "C1", "name": "Acme", "accounting_licensed": True}])
+        insert_rows(conn, src.customers, [
             {"id": k, "company_id": "C1", "kind": kind, "company_name": company, "first_name": first,
              "last_name": last} for k, (kind, company, first, last) in CUSTOMERS.items()])
         values = [_draft_values(i) for i in range(n)]
         for chunk in range(0, n, 10_000):
             part = values[chunk:chunk + 10_000]
-            src.insert_rows(conn, src.invoice_drafts, [
+            insert_rows(conn, src.invoice_drafts, [
                 {"id": f"D{i:06d}", "company_id": "C1", "customer_id": v["customer_id"], "number": v["number"],
                  "origin": "manual", "tax_type": "net", "voucher_date": v["voucher_date"], "created_at": v["time"]}
                 for i, v in enumerate(part, start=chunk)])
-            src.insert_rows(conn, src.invoice_draft_lines, [
+            insert_rows(conn, src.invoice_draft_lines, [
                 {"id": f"L{i:06d}", "draft_id": f"D{i:06d}", "position": 1, "type": "custom", "name": "Leistung",
                  "quantity": 1, "unit_name": "Stück", "unit_price": (i % 5) * 10, "price_kind": "net",
                  "tax_rate": 19} for i, v in enumerate(part, start=chunk) if v["gross"] is not None])
