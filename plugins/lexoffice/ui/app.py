@@ -27,6 +27,7 @@ from lexoffice.provider import connections
 from lexoffice.documents import Stream
 from lexoffice.followup.labels import status_label
 from lexoffice.state import health, tenants
+from lexoffice.streams import spec_of
 from lexoffice.ui import access, api_keys, documents, oauth, send
 from lexoffice.ui.texts import STATE_WORDS, UI_STATES, WORDS, datum_senden, language, ui_state
 
@@ -78,7 +79,7 @@ def _tenant(tenant_id: str) -> tenants.Tenant:
 
 
 def _company(tenant: tenants.Tenant, stream: Stream) -> str:
-    company = tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
+    company = spec_of(stream).company_id(tenant)
     if not company:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Mandant {tenant.tenant_id} hat keinen Datenstrom {stream}")
     return company
@@ -143,8 +144,7 @@ def create_app() -> FastAPI:
         states = health.get_all(engine)
         rows = [{"tenant": t, "health": states.get(t.tenant_id),
                  "admin": access.can_administer(user, t.lexoffice_conn_id),
-                 "streams": [s for s in readable if (t.invoice_company_id if s == Stream.INVOICES
-                                                     else t.bank_company_id)]}
+                 "streams": [s for s in readable if spec_of(s).company_id(t)]}
                 for t in tenants.list_tenants(engine)]
         return templates.TemplateResponse(request, "tenants.html", {
             "rows": rows, "w": WORDS[lg], "lang": lg, "prefix": mount_path(request), "message": request.query_params.get("msg"),
@@ -355,10 +355,9 @@ def _run_rows(engine: sa.Engine, run_id: str, stream: Stream, tenant_id: str | N
               ids: list[str]) -> list[dict[str, Any]]:
     """A run's documents: its selection (those not staged yet too), or, for a run without one, every document
     it staged (outbox ``run_id``)."""
-    from lexoffice.payloads import invoice_doc_key, transaction_doc_key
     from lexoffice.state import outbox
 
-    key = invoice_doc_key if stream == Stream.INVOICES else transaction_doc_key
+    key = spec_of(stream).doc_key
     if ids and tenant_id:
         stored = {r.doc_key: r for r in outbox.rows(engine, tenant_id=tenant_id, stream=stream,
                                                     doc_keys=[key(i) for i in ids])}

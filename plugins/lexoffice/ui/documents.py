@@ -24,10 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from lexoffice.documents import Stream
-from lexoffice.payloads import invoice_doc_key, transaction_doc_key
 from lexoffice.source import tables as src
 from lexoffice.state import lexware_status, outbox
 from lexoffice.state.schema import outbox as outbox_table
+from lexoffice.streams import spec_of
 from lexoffice.ui.texts import UI_STATES, ui_state
 from lexoffice.staging.windows import day_start, parse_day
 
@@ -345,7 +345,7 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
     if query.sort not in SORTS[stream]:
         raise QueryError(f"Sortierung 'sort' {query.sort!r} gibt es hier nicht; erlaubt: {', '.join(SORTS[stream])}")
     builder = _invoice_source if stream == Stream.INVOICES else _transaction_source
-    doc_key = invoice_doc_key if stream == Stream.INVOICES else transaction_doc_key
+    doc_key = spec_of(stream).doc_key
     prefix = doc_key("")
     base, id_col, columns = builder(company_id, query)
     segments = _segments(query.sort, query.descending, columns)
