@@ -388,12 +388,12 @@ def cmd_set_export_since(args: argparse.Namespace) -> int:
 
 def cmd_resend(args: argparse.Namespace) -> int:
     """Send again what a person chose: rejected documents, and drafts deleted in Lexware (outbox.resend)."""
-    from lexoffice import payloads
     from lexoffice.state import outbox, tenants
+    from lexoffice.streams import spec_of
 
     engine = _state_engine(args)
     tenants.get_tenant(engine, args.tenant_id)  # a clear error for an unknown tenant
-    key_of = payloads.invoice_doc_key if args.stream == "invoices" else payloads.transaction_doc_key
+    key_of = spec_of(args.stream).doc_key
     keys = [key_of(i) for i in args.ids]
     result = outbox.resend(engine, tenant_id=args.tenant_id, stream=args.stream, doc_keys=keys,
                            actor=f"lexoffice resend ({getpass.getuser()})")
