@@ -45,16 +45,23 @@ def test_manual_trigger_form_params(bag: DagBag, dag_id: str) -> None:
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_per_tenant_stage_deliver_report_with_docs(bag: DagBag, dag_id: str) -> None:
+    from lexoffice.provider import operators
+
     dag = bag.dags[dag_id]
     tasks = dag.task_dict
     # Invoices read back their Lexware status between deliver and report (lexoffice/followup/).
     follow = ["tenant.status"] if dag_id == "lexoffice_invoice_drafts" else []
     assert set(tasks) == {"select_tenants", "tenant.stage", "tenant.deliver", "tenant.report", *follow}
-    assert tasks["tenant.stage"].downstream_task_ids == {"tenant.deliver"}
-    chain = ["tenant.deliver", *follow, "tenant.report"]
+    chain = ["tenant.stage", "tenant.deliver", *follow, "tenant.report"]
     for upstream, downstream in zip(chain, chain[1:]):
-        assert tasks[upstream].downstream_task_ids == {downstream}
+        assert downstream in tasks[upstream].downstream_task_ids, (upstream, downstream)
+    # The report gets every step's result as an argument (XComArg), so it also follows each of them.
+    assert tasks["tenant.report"].upstream_task_ids == {"select_tenants", *chain[:-1]}
     assert tasks["tenant.report"].trigger_rule == "all_done"
+    kinds = {"tenant.stage": operators.LexofficeStageOperator, "tenant.deliver": operators.LexofficeDeliverOperator,
+             "tenant.status": operators.LexofficeStatusOperator, "tenant.report": operators.LexofficeReportOperator}
+    for task_id in chain:
+        assert tasks[task_id].operator_class is kinds[task_id] or isinstance(tasks[task_id], kinds[task_id])
     for task in tasks.values():
         assert task.doc or task.doc_md or getattr(task, "doc_rst", None) or task.python_callable.__doc__
 

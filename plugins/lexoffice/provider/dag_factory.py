@@ -1,7 +1,8 @@
 """Builds the two DAGs (one per stream) from one definition, so both behave the same way.
 
-Per tenant (mapped, labelled with the tenant's name): stage -> deliver -> report; invoices also read back
-their Lexware status between deliver and report (stage -> deliver -> status -> report). Heavy imports (pandas,
+Per tenant (a mapped task group of the provider's operators, labelled with the tenant's name): stage -> deliver
+-> report; invoices also read back their Lexware status between deliver and report (stage -> deliver -> status
+-> report). The operators take the trigger form's choices from the run's params. Heavy imports (pandas,
 SQLAlchemy, the client) happen inside the tasks, never at parse time.
 """
 
@@ -12,6 +13,13 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task, task_group
+
+from lexoffice.provider.operators import (
+    LexofficeDeliverOperator,
+    LexofficeReportOperator,
+    LexofficeStageOperator,
+    LexofficeStatusOperator,
+)
 
 PARAMS_DOC = {
     "tenant": "Only this tenant (its id, see `lexoffice tenant list`). Empty: every tenant of this stream.",
@@ -70,51 +78,17 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
 
         @task_group(group_id="tenant")
         def per_tenant(tenant: dict[str, str]) -> None:
-            @task(task_id="stage", map_index_template="{{ tenant_label }}", multiple_outputs=False)
-            def stage(tenant: dict[str, str]) -> dict[str, Any]:
-                """Extract the window (or selection) from the source, validate it, record it in the outbox."""
-                from lexoffice.provider.tasks import stage as impl
-
-                context = get_current_context()
-                context["tenant_label"] = tenant["name"]
-                return impl(stream, tenant["tenant_id"], source_conn_id, context)
-
-            @task(task_id="deliver", map_index_template="{{ tenant_label }}", multiple_outputs=False)
-            def deliver(tenant: dict[str, str], staged: dict[str, Any]) -> dict[str, Any]:
-                """Send the tenant's pending documents to Lexware Office exactly once (or preview them)."""
-                from lexoffice.provider.tasks import deliver as impl
-
-                context = get_current_context()
-                context["tenant_label"] = tenant["name"]
-                return impl(stream, tenant["tenant_id"], source_conn_id, staged, context)
-
-            @task(task_id="report", map_index_template="{{ tenant_label }}", trigger_rule="all_done", retries=0,
-                  multiple_outputs=False)
-            def report(tenant: dict[str, str]) -> dict[str, int]:
-                """Counts by state and every failure with its reason; runs even when delivery was blocked, and then
-                fails so that the DAG run fails and alerting fires."""
-                from lexoffice.provider.tasks import report as impl
-
-                context = get_current_context()
-                context["tenant_label"] = tenant["name"]
-                return impl(stream, tenant["tenant_id"], context)
-
-            @task(task_id="status", map_index_template="{{ tenant_label }}", multiple_outputs=False)
-            def status(tenant: dict[str, str]) -> dict[str, Any]:
-                """Read back what became of the sent invoices in Lexware Office (status, voucher number), after
-                this tenant's delivery and within its rate budget; optionally write it back to the source."""
-                from lexoffice.provider.tasks import sync_status as impl
-
-                context = get_current_context()
-                context["tenant_label"] = tenant["name"]
-                return impl(tenant["tenant_id"], source_conn_id, context)
-
-            staged = stage(tenant)
-            delivered = deliver(tenant, staged)
-            if stream == "invoices":  # transactions have no status in Lexware to follow
-                delivered >> status(tenant) >> report(tenant)
-            else:
-                delivered >> report(tenant)
+            # A mapped group, so each tenant's deliver gets that tenant's stage result (same map index).
+            common: dict[str, Any] = {"stream": stream, "tenant": tenant, "source_conn_id": source_conn_id,
+                                      "map_index_template": "{{ tenant_label }}"}
+            staged = LexofficeStageOperator(task_id="stage", **common)
+            delivered = LexofficeDeliverOperator(task_id="deliver", staged=staged.output, **common)
+            status = (LexofficeStatusOperator(task_id="status", **common) if stream == "invoices" else None)
+            if status is not None:  # transactions have no status in Lexware to follow
+                delivered >> status
+            LexofficeReportOperator(task_id="report", trigger_rule="all_done", retries=0, staged=staged.output,
+                                    delivered=delivered.output, status=status.output if status else None,
+                                    **common)
 
         per_tenant.expand(tenant=select_tenants())
 

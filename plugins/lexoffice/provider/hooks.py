@@ -10,6 +10,7 @@ becomes an HTTP header, so an extra such as ``export_since`` cannot leak to Lexw
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -62,9 +63,14 @@ class LexofficeHook(BaseHook):
             self._client = self.get_client()
         return self._client
 
+    @cached_property
+    def connection(self) -> Any:
+        """The Airflow connection, read once per hook (a task asks for its client and its grace period)."""
+        return self.get_connection(self.lexoffice_conn_id)
+
     def get_client(self) -> LexofficeClient:
         """A new client for this connection; secrets are registered with Airflow's log masker first."""
-        conn = self.get_connection(self.lexoffice_conn_id)
+        conn = self.connection
         base_url = api_base_url(conn.host, conn.port)
         extras = conn.extra_dejson
         allow_insecure_http = _as_bool(extras.get("allow_insecure_http"))
@@ -107,8 +113,7 @@ class LexofficeHook(BaseHook):
 
     def confirm_grace_seconds(self) -> float:
         """How long an unknown outcome waits for Lexware before "not found" counts (extra, default 15 min)."""
-        return grace.confirm_grace_seconds(self.get_connection(self.lexoffice_conn_id).extra_dejson.get(
-            grace.EXTRA_NAME))
+        return grace.confirm_grace_seconds(self.connection.extra_dejson.get(grace.EXTRA_NAME))
 
     def test_connection(self) -> tuple[bool, str]:
         """Call ``GET /v1/profile`` and name the organisation the credentials belong to."""

@@ -1,9 +1,12 @@
-"""What the DAG tasks do, given an Airflow context: resolve params, windows and connections, then call the
-Airflow-free steps (staging.stage, delivery.run). XCom carries small summaries only (counts, ids), never payloads."""
+"""What the operators do, given an Airflow context and the run's options (document ids, dry run, from/to date,
+as the DAG params name them): resolve windows and connections, then call the Airflow-free steps (staging.stage,
+delivery.run). XCom carries small summaries only (counts, ids), never payloads; results arrive as arguments,
+never pulled by task id."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -36,11 +39,9 @@ def lease_ttl_seconds() -> float:
         raise AirflowFailException(str(err)) from err
 
 
-def _confirm_grace_seconds(tenant: Any) -> float:
-    from lexoffice.provider.hooks import LexofficeHook
-
+def _confirm_grace_seconds(tenant: Any, hook: Any) -> float:
     try:
-        return LexofficeHook(tenant.lexoffice_conn_id).confirm_grace_seconds()
+        return hook.confirm_grace_seconds()
     except ValueError as err:
         raise AirflowFailException(f"tenant {tenant.tenant_id}: {err}") from err
 
@@ -58,8 +59,7 @@ def _company_id(tenant: Any, stream: str) -> str | None:
     return tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
 
 
-def _window_args(context: dict[str, Any]) -> dict[str, Any]:
-    params = context["params"]
+def _window_args(context: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     return {
         "data_interval_start": context.get("data_interval_start"),
         "data_interval_end": context.get("data_interval_end"),
@@ -73,7 +73,7 @@ def _window_args(context: dict[str, Any]) -> dict[str, Any]:
 def select_tenants(stream: str, context: dict[str, Any]) -> list[dict[str, str]]:
     params = context["params"]
     try:
-        requested_window(**_window_args(context))
+        requested_window(**_window_args(context, params))
     except WindowError as err:
         raise AirflowFailException(f"invalid params: {err}") from err
     engine = connections.state_engine()
@@ -93,6 +93,7 @@ def select_tenants(stream: str, context: dict[str, Any]) -> list[dict[str, str]]
                 "add it with `lexoffice tenant add`"
             )
     _check_map_length(len(known), stream)
+    _say_how_many_at_once(len(known), stream, context.get("dag"))
     log.info("%d tenant(s) for %s: %s", len(known), stream, ", ".join(t.name for t in known))
     return [{"tenant_id": t.tenant_id, "name": t.name} for t in known]
 
@@ -110,14 +111,29 @@ def _check_map_length(count: int, stream: str) -> None:
             "staged or sent.")
 
 
-def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, Any]) -> dict[str, Any]:
-    params = context["params"]
-    engine = connections.state_engine()
+def _say_how_many_at_once(count: int, stream: str, dag: Any) -> None:
+    """Airflow runs at most ``max_active_tasks`` of a DAG's tasks (and ``parallelism`` per scheduler) at once and
+    queues the rest without a word; with more tenants than that, say so, so a long night is not a mystery."""
+    from airflow.configuration import conf
+
+    per_dag = getattr(dag, "max_active_tasks", None) or conf.getint("core", "max_active_tasks_per_dag")
+    parallelism = conf.getint("core", "parallelism")
+    at_once = min(per_dag, parallelism)
+    if count > at_once:
+        log.warning(
+            "%d Mandanten, davon höchstens %d gleichzeitig / %d tenants for %s, at most %d at once "
+            "(AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG=%d, AIRFLOW__CORE__PARALLELISM=%d); the others wait in the "
+            "queue, nothing is lost. docs/operations.md 'Many tenants' says what to raise.",
+            count, at_once, count, stream, at_once, per_dag, parallelism)
+
+
+def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, Any], params: dict[str, Any], *,
+          engine: Any) -> dict[str, Any]:
     tenant = tenants.get_tenant(engine, tenant_id)
     ids = [str(i) for i in params.get("document_ids") or []]
     window = None
     if not ids:
-        args = _window_args(context)
+        args = _window_args(context, params)
         window = clamp(requested_window(**args), tenant.export_since, now=args["now"])
         if window is None:
             message = (f"tenant {tenant_id}: the whole window lies before export_since {tenant.export_since}; "
@@ -159,10 +175,9 @@ def _sends_requested_only(engine: Any, tenant_id: str, stream: str) -> bool:
     return stream == Stream.INVOICES and tenants.send_mode(engine, tenant_id) == "requested"
 
 
-def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, Any],
-            context: dict[str, Any]) -> dict[str, Any]:
-    params = context["params"]
-    engine = connections.state_engine()
+def deliver(stream: str, tenant_id: str, source_conn_id: str | None, staged: dict[str, Any],
+            context: dict[str, Any], params: dict[str, Any], *, engine: Any, hook: Any) -> dict[str, Any]:
+    """``hook`` is the tenant's LexofficeHook: its one connection read gives the client and the grace period."""
     tenant = tenants.get_tenant(engine, tenant_id)
     started = pendulum.now("UTC")
     selection = staged.get("doc_keys")
@@ -183,11 +198,10 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
         return {"sent": 0, "message": message}
     try:
         result = delivery_run.deliver_tenant(
-            state_engine=engine, tenant=tenant, stream=Stream(stream),
-            client_factory=connections.client_factory(engine),
+            state_engine=engine, tenant=tenant, stream=Stream(stream), client_factory=lambda _: hook.get_client(),
             source_engine=connections.engine_for(source_conn_id) if stream == Stream.INVOICES else None,
             doc_keys=selection, dry_run=bool(params.get("dry_run")), run_id=context["run_id"],
-            lease_ttl=lease_ttl_seconds(), confirm_grace_seconds=_confirm_grace_seconds(tenant),
+            lease_ttl=lease_ttl_seconds(), confirm_grace_seconds=_confirm_grace_seconds(tenant, hook),
             budget_seconds=_delivery_budget_seconds(),
         )
     except TenantBlocked as blocked:
@@ -205,23 +219,24 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str, staged: dict[str, 
     return summary
 
 
-def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, int]:
-    engine = connections.state_engine()
+def report(stream: str, tenant_id: str, context: dict[str, Any], params: dict[str, Any], *, engine: Any,
+           staged: dict[str, Any] | None, delivered: dict[str, Any] | None, status_sync: dict[str, Any] | None,
+           hook: Callable[[], Any]) -> dict[str, int]:
+    """``staged``/``delivered``/``status_sync``: what the upstream tasks returned (None when one did not run);
+    ``hook`` gives the tenant's LexofficeHook, asked for only by the duplicate check."""
     recorded = [r for r in runs.list_runs(engine, tenant_id=tenant_id, stream=stream)
                 if r.run_id == context["run_id"]]
     last = recorded[0] if recorded else None
     blocked = last.message if last is not None and last.status == "blocked" else None
     delivery = None
     if last is not None and last.status in ("delivered", "dry-run"):
-        ti = context["ti"]
-        delivery = ti.xcom_pull(task_ids="tenant.deliver", map_indexes=ti.map_index)
+        delivery = delivered
     if delivery and delivery.get("uncertain") and not delivery.get("dry_run"):
-        _check_duplicates(engine, tenant_id, stream, delivery["uncertain"])
-    stage = context["ti"].xcom_pull(task_ids="tenant.stage", map_indexes=context["ti"].map_index)
+        _check_duplicates(engine, tenant_id, stream, delivery["uncertain"], hook())
+    stage = staged
     note = last.message if last is not None and last.status not in ("blocked", "delivered") else None
     if stage and stage.get("skipped"):
         note = stage["skipped"] + (f"; {note}" if note else "")
-    status_sync = context["ti"].xcom_pull(task_ids="tenant.status", map_indexes=context["ti"].map_index)
     text = reporting.run_report(engine, tenant_id=tenant_id, stream=stream, stage=stage, delivery=delivery,
                                 blocked=blocked, note=note, status_sync=status_sync, run_id=context["run_id"])
     for line in text.splitlines():
@@ -234,7 +249,6 @@ def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, in
     if blocked:
         # The report is the leaf task: failing it makes the DAG run fail, so alerting fires.
         raise AirflowFailException(f"delivery blocked: {blocked}")
-    params = context["params"]
     if params.get("document_ids") and not params.get("dry_run"):
         not_sent = reporting.selection_not_sent(engine, tenant_id=tenant_id, stream=stream, stage=stage or {})
         if not_sent:
@@ -245,14 +259,14 @@ def report(stream: str, tenant_id: str, context: dict[str, Any]) -> dict[str, in
     return reporting.state_counts(engine, tenant_id=tenant_id, stream=stream)
 
 
-def _check_duplicates(engine: Any, tenant_id: str, stream: str, doc_keys: list[str]) -> None:
+def _check_duplicates(engine: Any, tenant_id: str, stream: str, doc_keys: list[str], hook: Any) -> None:
     """The report's cheap duplicate check: only documents whose outcome was uncertain in this run are looked up
     in Lexware (``lexoffice audit`` checks everything). A failure here is logged, never fails the report."""
     from lexoffice.delivery import audit
     from lexoffice.state import outbox
 
     tenant = tenants.get_tenant(engine, tenant_id)
-    client = connections.client_factory(engine)(tenant)
+    client = hook.get_client()
     try:
         if stream == Stream.INVOICES:
             rows = outbox.rows(engine, tenant_id=tenant_id, stream=stream, doc_keys=doc_keys)
@@ -267,7 +281,8 @@ def _check_duplicates(engine: Any, tenant_id: str, stream: str, doc_keys: list[s
         client.close()
 
 
-def sync_status(tenant_id: str, source_conn_id: str, context: dict[str, Any]) -> dict[str, Any]:
+def sync_status(tenant_id: str, source_conn_id: str | None, context: dict[str, Any], params: dict[str, Any], *,
+                engine: Any) -> dict[str, Any]:
     """Read back what became of the tenant's sent invoices in Lexware Office (lexoffice/followup/).
 
     Skipped for dry runs and selections (the nightly run does it). Lexware or the source being unreachable is
@@ -275,10 +290,8 @@ def sync_status(tenant_id: str, source_conn_id: str, context: dict[str, Any]) ->
     """
     from lexoffice.followup import nightly
 
-    params = context["params"]
     if params.get("dry_run") or params.get("document_ids"):
         return {"tenant_id": tenant_id, "skipped": "Probelauf oder Auswahl: Status wird nachts gelesen"}
-    engine = connections.state_engine()
     return nightly.run(state_engine=engine, tenant=tenants.get_tenant(engine, tenant_id),
                        client_factory=connections.client_factory(engine),
                        source_engine=lambda: connections.engine_for(source_conn_id), run_id=context["run_id"],
