@@ -59,9 +59,26 @@ def test_the_documented_example_dag_stages_delivers_and_reports_one_tenant(world
     assert world.lexware("other", "invoices") == []
     assert set(world.states("acme", "invoices").values()) == {"sent"}
 
+    assert _delivered_events(run.run_id) == [{"tenant_id": "acme", "delivered": 2, "run_id": run.run_id}]
+
     again = dag.test()  # a second run finds everything sent: nothing twice
     assert str(again.state) == "success", task_states(again)
     assert len(world.lexware("acme", "invoices")) == 2
+    assert _delivered_events(again.run_id) == []  # nothing delivered, so no event wakes a downstream DAG
+
+
+def _delivered_events(run_id: str) -> list[dict[str, object]]:
+    """A run's asset events for delivered invoices in Airflow's metadata DB (what a DAG scheduled on them sees)."""
+    import sqlalchemy as sa
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.execute(sa.select(AssetEvent.extra).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                               .where(AssetModel.uri == "lexoffice://delivered/invoices")
+                               .order_by(AssetEvent.id)).scalars()
+        return [{k: v for k, v in extra.items() if not k.startswith("from_")} for extra in rows
+                if extra.get("run_id") == run_id]
 
 
 MAPPED_DAG = '''

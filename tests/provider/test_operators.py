@@ -14,10 +14,12 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from lexoffice.provider.hooks import LexofficeHook
 from lexoffice.provider.operators import (
+    DELIVERED,
     LexofficeDeliverOperator,
     LexofficeReportOperator,
     LexofficeStageOperator,
     LexofficeStatusOperator,
+    delivered_asset,
 )
 
 TENANT = {"tenant_id": "acme", "name": "Acme GmbH"}
@@ -111,10 +113,26 @@ class TestExecute:
                                       staged={"doc_keys": ["k1"]})
         op.state_engine = object()
         op.hook = hook = mock.MagicMock(spec=LexofficeHook)
-        assert op.execute(_context()) == {"sent": 2}
+        context = {**_context(), "outlet_events": mock.MagicMock()}
+        assert op.execute(context) == {"sent": 2}
         args, kwargs = deliver.call_args
         assert args[:4] == ("transactions", "acme", "b", {"doc_keys": ["k1"]})
         assert kwargs["hook"] is hook
+        context["outlet_events"][DELIVERED].add.assert_called_once_with(
+            delivered_asset("transactions"), extra={"tenant_id": "acme", "delivered": 2, "run_id": "manual__1"})
+
+    @pytest.mark.parametrize("result", [{"sent": 0, "reconciled_sent": 0}, {"sent": 0, "dry_run": True}])
+    def test_nothing_delivered_emits_no_asset_event(self, result: dict[str, object]) -> None:
+        op = LexofficeDeliverOperator(task_id="deliver", stream="invoices", tenant="acme", source_conn_id="f")
+        op.state_engine, op.hook = object(), object()
+        context = {**_context(), "outlet_events": mock.MagicMock()}
+        with mock.patch("lexoffice.provider.tasks.deliver", return_value=result):
+            op.execute(context)
+        context["outlet_events"].__getitem__.assert_not_called()
+
+    def test_the_outlet_is_the_delivered_alias_unless_the_user_sets_others(self) -> None:
+        assert LexofficeDeliverOperator(task_id="d", stream="invoices", tenant="a").outlets == [DELIVERED]
+        assert delivered_asset("invoices").uri == "lexoffice://delivered/invoices"
 
     @mock.patch("lexoffice.provider.tasks.report", return_value={"sent": 1})
     def test_report_gets_every_upstream_result_and_a_lazy_hook(self, report: mock.MagicMock) -> None:

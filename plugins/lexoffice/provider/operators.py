@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 if TYPE_CHECKING:
@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from lexoffice.provider.hooks import LexofficeHook
 
 STREAMS = ("invoices", "transactions")
+#: The deliver operators' outlet. An alias emits an event only for what ``execute`` adds to it, so a run that
+#: delivered nothing (or a dry run) wakes no downstream DAG.
+DELIVERED = AssetAlias("lexoffice_delivered")
+
+
+def delivered_asset(stream: str) -> Asset:
+    """What a downstream DAG schedules on (``schedule=[delivered_asset("invoices")]``): documents of this stream
+    reached Lexware Office. One event per tenant and run; its extra names the tenant and the counts."""
+    return Asset(name=f"lexoffice_{stream}_delivered", uri=f"lexoffice://delivered/{stream}", group="lexoffice")
 
 
 class LexofficeTenantOperator(BaseOperator):
@@ -119,14 +128,21 @@ class LexofficeDeliverOperator(LexofficeTenantOperator):
     template_fields: Sequence[str] = (*LexofficeTenantOperator.template_fields, "staged")
 
     def __init__(self, *, staged: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("outlets", [DELIVERED])
         super().__init__(**kwargs)
         self.staged = staged
 
     def execute(self, context: Context) -> dict[str, Any]:
         from lexoffice.provider import tasks
 
-        return tasks.deliver(self.stream, self.tenant_id, self.source_conn_id, self.staged or {},
-                             self._labelled(context), self.options(context), engine=self.state_engine, hook=self.hook)
+        result = tasks.deliver(self.stream, self.tenant_id, self.source_conn_id, self.staged or {},
+                               self._labelled(context), self.options(context), engine=self.state_engine,
+                               hook=self.hook)
+        delivered = int(result.get("sent") or 0) + int(result.get("reconciled_sent") or 0)
+        if delivered and not result.get("dry_run") and DELIVERED in self.outlets:
+            context["outlet_events"][DELIVERED].add(delivered_asset(self.stream), extra={
+                "tenant_id": self.tenant_id, "delivered": delivered, "run_id": context.get("run_id")})
+        return result
 
 
 class LexofficeStatusOperator(LexofficeTenantOperator):
