@@ -46,3 +46,42 @@ def test_with_the_limit_raised_every_tenant_runs(world: World, monkeypatch: pyte
     run = world.run_dag(DAG_ID, logical_date=nightly("2026-10-05"))
     assert str(run.state) == "success", task_states(run)
     assert [len(world.lexware(f"t{n}", "invoices")) for n in range(3)] == [1, 1, 1]
+
+
+def test_more_tenants_than_run_at_once_is_said_not_silent(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """Airflow queues tasks beyond max_active_tasks/parallelism without a word; select_tenants names the cap."""
+    from types import SimpleNamespace
+
+    from lexoffice.provider.tasks import select_tenants
+
+    _three_tenants(world)
+    with caplog.at_level("WARNING", logger="lexoffice.provider.tasks"):
+        select_tenants("invoices", {"params": {}, "dag": SimpleNamespace(max_active_tasks=2)})
+    said = [r.getMessage() for r in caplog.records if "at most 2 at once" in r.getMessage()]
+    assert said and "MAX_ACTIVE_TASKS_PER_DAG=2" in said[0] and "3 tenants for invoices" in said[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lexoffice.provider.tasks"):
+        select_tenants("invoices", {"params": {}, "dag": SimpleNamespace(max_active_tasks=3)})
+    assert not [r for r in caplog.records if "at once" in r.getMessage()]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3 * 3600)
+def test_eleven_hundred_tenants_with_nothing_to_send_run_to_the_end(world: World,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real > 1,024 case (issue 21): 1,100 tenants of the transactions stream, disconnected so that nothing
+    is sent and no sandbox organisation is needed, with the limit raised as docker-compose.yaml raises it."""
+    from lexoffice.state import tenants
+
+    from tests.e2e.test_transactions_dag import DAG_ID as TRANSACTIONS
+
+    count = 1100
+    for n in range(count):
+        tenants.add_tenant(world.state, tenant_id=f"m{n:04d}", name=f"Mandant {n}", lexoffice_conn_id=f"lx_m{n}",
+                           bank_company_id=f"b{n}", export_since=None)
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "10000")
+    run = world.run_dag(TRANSACTIONS, logical_date=nightly("2026-10-05"))
+    states = task_states(run)
+    assert str(run.state) == "success", {k: v for k, v in states.items() if v != "success"}
+    assert sum(1 for (task_id, _), state in states.items() if task_id == "tenant.report" and state == "success") \
+        == count
