@@ -1,6 +1,6 @@
 """The operators a DAG is built from: stage, deliver, status and report, for one tenant and one stream.
 
-Each is a thin ``BaseOperator`` around ``lexoffice.provider.tasks`` (which calls the Airflow-free pipeline). The
+Each is a thin ``BaseOperator`` around ``lexoffice.provider.tasks`` (which calls the Airflow-free steps). The
 run's choices (tenant, window, document ids, dry run) are templated fields; one left unset (None) falls back to
 the DAG run's param of the same name, which is how the project's DAGs pass their trigger form on. Results travel
 as XComArgs (``staged=stage.output``), so no task id is written down anywhere. Map them per tenant with
