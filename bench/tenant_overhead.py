@@ -263,7 +263,9 @@ def measure(n: int, *, server: str, sandbox: str, parallelism: int, timeout: flo
     tag = f"tenants_{n}_{os.getpid()}"
     state_url = _database(server, f"{tag}_state")
     _world(n, sandbox=sandbox, state_url=state_url, home=home)
-    airflow = Airflow(home, _database(server, f"{tag}_airflow"), parallelism)
+    metadata_url = _database(server, f"{tag}_airflow")
+    airflow = Airflow(home, metadata_url, parallelism)
+    keep = True  # the Airflow home (task logs) stays for reading unless the night went through
     airflow.start()
     try:
         idle_from, idle_cpu = time.monotonic(), airflow.cpu_seconds()
@@ -290,7 +292,13 @@ def measure(n: int, *, server: str, sandbox: str, parallelism: int, timeout: flo
         with engine.connect() as conn:
             sent = conn.execute(sa.text("SELECT count(*) FROM outbox WHERE state = 'sent'")).scalar_one()
         engine.dispose()
-        return {"tenants": n, "state": run["state"], "sent": sent, "wall_s": round(wall, 1),
+        engine = sa.create_engine(metadata_url, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:  # first attempts that failed and were retried (retries=1)
+            retried = conn.execute(sa.text("SELECT count(*) FROM task_instance WHERE try_number > 1")).scalar_one()
+        engine.dispose()
+        keep = run["state"] != "success" or retried > 0
+        return {"tenants": n, "state": run["state"], "sent": sent, "retried_task_instances": retried,
+                "airflow_home": str(home) if keep else None, "wall_s": round(wall, 1),
                 "cpu_s": round(cpu, 1), "idle_cpu_per_s": round(idle_rate, 3),
                 "cpu_minus_idle_s": round(cpu - idle_rate * wall, 1), "task_instances": tis,
                 "state_db_connections_max": max(samples, default=0),
@@ -298,7 +306,8 @@ def measure(n: int, *, server: str, sandbox: str, parallelism: int, timeout: flo
                 "parallelism": parallelism}
     finally:
         airflow.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
