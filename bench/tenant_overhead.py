@@ -109,7 +109,7 @@ def _night() -> tuple[date, pendulum.DateTime]:
 def _world(n: int, *, sandbox: str, state_url: str, home: Path) -> dict[str, Any]:
     """N companies with one customer and one draft each, N tenants connected to N sandbox organisations."""
     from lexoffice.source import tables
-    from lexoffice.source.schema import create_schema
+    from demo.source_db import create_schema
     from lexoffice.state import tenants
     from lexoffice.state.db import init_db, make_engine
 
