@@ -66,6 +66,7 @@ def test_more_tenants_than_run_at_once_is_said_not_silent(world: World, caplog: 
 
 
 @pytest.mark.slow
+@pytest.mark.scale
 @pytest.mark.timeout(3 * 3600)
 def test_eleven_hundred_tenants_with_nothing_to_send_run_to_the_end(world: World,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
