@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lexoffice import payloads
 from lexoffice.documents import Stream
-from lexoffice.state.tenants import Tenant
+
+if TYPE_CHECKING:  # the DAG files read the spec while Airflow parses them: keep state (SQLAlchemy) out of that
+    from lexoffice.state.tenants import Tenant
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from lexoffice.provider.operators import (
     LexofficeStageOperator,
     LexofficeStatusOperator,
 )
+from lexoffice.streams import spec_of
 
 PARAMS_DOC = {
     "tenant": "Only this tenant (its id, see `lexoffice tenant list`). Empty: every tenant of this stream.",
@@ -83,7 +84,8 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
                                       "map_index_template": "{{ tenant_label }}"}
             staged = LexofficeStageOperator(task_id="stage", **common)
             delivered = LexofficeDeliverOperator(task_id="deliver", staged=staged.output, **common)
-            status = (LexofficeStatusOperator(task_id="status", **common) if stream == "invoices" else None)
+            status = (LexofficeStatusOperator(task_id="status", **common)
+                      if spec_of(stream).follows_lexware_status else None)
             if status is not None:  # transactions have no status in Lexware to follow
                 delivered >> status
             LexofficeReportOperator(task_id="report", trigger_rule="all_done", retries=0, staged=staged.output,

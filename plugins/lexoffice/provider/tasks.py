@@ -21,6 +21,7 @@ from lexoffice.provider import connections
 from lexoffice.staging import stage as staging
 from lexoffice.state import health, outbox, runs, tenants
 from lexoffice.staging.windows import WindowError, clamp, lookback_from_env, requested_window
+from lexoffice.streams import spec_of
 
 log = logging.getLogger(__name__)
 # How long the organisation lease of a sender that died (or lost its state database) blocks the next sender.
@@ -56,7 +57,7 @@ def _delivery_budget_seconds() -> float:
 
 
 def _company_id(tenant: Any, stream: str) -> str | None:
-    return tenant.invoice_company_id if stream == Stream.INVOICES else tenant.bank_company_id
+    return spec_of(stream).company_id(tenant)
 
 
 def _window_args(context: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -160,9 +161,7 @@ def stage(stream: str, tenant_id: str, source_conn_id: str, context: dict[str, A
 def _resend_selected(engine: Any, tenant_id: str, stream: str, ids: list[str], run_id: str) -> None:
     """Selecting a rejected document (fixed in Lexware Office) or a draft deleted in Lexware is how a person says
     "send it again": back to pending (outbox.resend) before staging, so it is staged from the current source."""
-    from lexoffice.payloads import invoice_doc_key, transaction_doc_key
-
-    key_of = invoice_doc_key if stream == Stream.INVOICES else transaction_doc_key
+    key_of = spec_of(stream).doc_key
     result = outbox.resend(engine, tenant_id=tenant_id, stream=stream, doc_keys=[key_of(i) for i in ids],
                            actor=f"Airflow run {run_id}")
     if result.moved:
@@ -172,7 +171,7 @@ def _resend_selected(engine: Any, tenant_id: str, stream: str, ids: list[str], r
 
 def _sends_requested_only(engine: Any, tenant_id: str, stream: str) -> bool:
     """Whether a nightly run sends only the drafts whose send was requested (the tenant's send mode)."""
-    return stream == Stream.INVOICES and tenants.send_mode(engine, tenant_id) == "requested"
+    return spec_of(stream).field_service and tenants.send_mode(engine, tenant_id) == "requested"
 
 
 def deliver(stream: str, tenant_id: str, source_conn_id: str | None, staged: dict[str, Any],
@@ -199,7 +198,7 @@ def deliver(stream: str, tenant_id: str, source_conn_id: str | None, staged: dic
     try:
         result = delivery_run.deliver_tenant(
             state_engine=engine, tenant=tenant, stream=Stream(stream), client_factory=lambda _: hook.get_client(),
-            source_engine=connections.engine_for(source_conn_id) if stream == Stream.INVOICES else None,
+            source_engine=connections.engine_for(source_conn_id) if spec_of(stream).field_service else None,
             doc_keys=selection, dry_run=bool(params.get("dry_run")), run_id=context["run_id"],
             lease_ttl=lease_ttl_seconds(), confirm_grace_seconds=_confirm_grace_seconds(tenant, hook),
             budget_seconds=_delivery_budget_seconds(),
