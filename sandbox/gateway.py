@@ -39,6 +39,7 @@ class Gateway:
         method, path = scope["method"], scope["path"]
         token = _bearer_token(scope)
         fault: Fault | None = None
+        round_trip = 0.0
         state = self.state
         with state.lock:
             principal = state.principal_for(token) if token else None
@@ -46,6 +47,7 @@ class Gateway:
                 record = None
             else:
                 runtime = state.org_runtime(principal.organization_id)
+                round_trip = state.organizations[principal.organization_id].round_trip_seconds
                 record = RequestRecord(t=received_at, method=method, path=path)
                 runtime.requests.append(record)
                 if runtime.bucket.try_take():
@@ -56,6 +58,8 @@ class Gateway:
         if record is None:
             await send_json(send, 401, gateway_body(401))
             return
+        if round_trip:  # counted by the bucket on arrival (above), answered one round trip later
+            await asyncio.sleep(round_trip)
         if record.status == 429:
             await send_json(send, 429, gateway_body(429))
             return

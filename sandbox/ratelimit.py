@@ -1,7 +1,10 @@
 """Lexware's rate limit: one token bucket per organisation across all /v1 endpoints.
 
-Capacity 2 and refill 2 tokens/s by default, on a monotonic clock, so a client pacing at 2.0 requests/s with
-ordinary jitter never sees a 429 while a burst of three does. A refused request is not executed.
+Refill 2 tokens/s and capacity 1 by default, on a monotonic clock: no burst at all, so two requests less than
+half a second apart get a 429. That is the safe assumption about Lexware (a burst is not documented), and the
+one a client must meet: a client that only works because the bucket forgives a burst would fail against the
+real limit. ``burst`` raises the capacity for an organisation that should tolerate one. A refused request is
+not executed.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ class TokenBucket:
         self.updated = self.clock()
 
     @classmethod
-    def per_second(cls, rate: float | None, clock: Callable[[], float] = time.monotonic) -> "TokenBucket":
-        """Lexware's shape: the bucket holds one second's worth of tokens (2 at 2/s), never less than one."""
-        return cls(rate=rate, capacity=max(1.0, rate or 1.0), clock=clock)
+    def per_second(cls, rate: float | None, burst: int = 1,
+                   clock: Callable[[], float] = time.monotonic) -> "TokenBucket":
+        """``rate`` tokens per second; the bucket holds ``burst`` tokens (1: requests at least 1/rate apart)."""
+        return cls(rate=rate, capacity=float(max(1, burst)), clock=clock)
 
     def try_take(self) -> bool:
         """Take one token if there is one; False means answer 429 and do not execute the call."""

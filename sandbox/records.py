@@ -38,6 +38,8 @@ class Organization:
     business_features: list[str] = field(default_factory=lambda: list(DEFAULT_BUSINESS_FEATURES))
     distance_sales_principle: str | None = None
     rate_limit_per_second: float | None = 2.0
+    rate_limit_burst: int = 1
+    round_trip_seconds: float = 0.0
     search_window: int = 10_000
     user_id: str = field(default_factory=new_id)
     next_customer_number: int = 10_000
@@ -50,7 +52,8 @@ class Organization:
             "connection_id": self.connection_id, "tax_type": self.tax_type,
             "small_business": self.small_business, "business_features": self.business_features,
             "distance_sales_principle": self.distance_sales_principle,
-            "rate_limit_per_second": self.rate_limit_per_second, "search_window": self.search_window,
+            "rate_limit_per_second": self.rate_limit_per_second, "rate_limit_burst": self.rate_limit_burst,
+            "round_trip_seconds": self.round_trip_seconds, "search_window": self.search_window,
         }
 
 

@@ -212,7 +212,7 @@ class SandboxState:
         runtime = self.runtime.get(organization_id)
         if runtime is None:
             org = self.organizations[organization_id]
-            runtime = OrgRuntime(bucket=TokenBucket.per_second(org.rate_limit_per_second))
+            runtime = OrgRuntime(bucket=TokenBucket.per_second(org.rate_limit_per_second, org.rate_limit_burst))
             self.runtime[organization_id] = runtime
         return runtime
 

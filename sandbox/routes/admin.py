@@ -31,7 +31,9 @@ class Strict(BaseModel):
 
 
 class OrganizationSettings(Strict):
-    """Everything about an organisation a test may change. ``rate_limit_per_second: null`` = no limit."""
+    """Everything about an organisation a test may change. ``rate_limit_per_second: null`` = no limit;
+    ``rate_limit_burst`` requests may come at once (1: none); ``round_trip_seconds`` delays every /v1 answer
+    like a network round trip (the rate limit still counts requests when they arrive)."""
 
     company_name: str | None = None
     tax_type: TaxType | None = None
@@ -40,6 +42,8 @@ class OrganizationSettings(Strict):
     distance_sales_principle: DistanceSalesPrinciple | None = None
     api_key: str | None = Field(default=None, min_length=1)
     rate_limit_per_second: float | None = Field(default=2.0, gt=0)
+    rate_limit_burst: int | None = Field(default=None, ge=1)
+    round_trip_seconds: float | None = Field(default=None, ge=0, le=30)
     search_window: int | None = Field(default=None, ge=0)
 
 
@@ -106,6 +110,8 @@ async def create_organization(spec: NewOrganization, request: Request) -> dict[s
             business_features=list(spec.business_features or DEFAULT_BUSINESS_FEATURES),
             distance_sales_principle=spec.distance_sales_principle,
             rate_limit_per_second=spec.rate_limit_per_second,
+            rate_limit_burst=spec.rate_limit_burst or 1,
+            round_trip_seconds=spec.round_trip_seconds or 0.0,
             search_window=10_000 if spec.search_window is None else spec.search_window,
         )
         state.put("organizations", org_id, org)
@@ -124,8 +130,8 @@ async def update_organization(org_id: str, spec: OrganizationSettings, request: 
             if value is None and name not in NULLABLE_SETTINGS:
                 raise HTTPException(422, f"{name} must not be null")
             setattr(org, name, value)
-        if "rate_limit_per_second" in spec.model_fields_set and org_id in state.runtime:
-            state.runtime[org_id].bucket = TokenBucket.per_second(org.rate_limit_per_second)
+        if spec.model_fields_set & {"rate_limit_per_second", "rate_limit_burst"} and org_id in state.runtime:
+            state.runtime[org_id].bucket = TokenBucket.per_second(org.rate_limit_per_second, org.rate_limit_burst)
         state.touch("organizations", org_id)
         if spec.api_key is not None:
             answer = _add_api_key(state, org, spec.api_key)

@@ -14,6 +14,7 @@ import requests
 import sqlalchemy as sa
 
 from lexoffice.client import ApiKeyAuth, LexofficeClient
+from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
 from lexoffice.state import outbox, tenants
 from lexoffice.state.db import init_db, make_engine
 from lexoffice.state.locks import DbRateLimiter
@@ -40,7 +41,7 @@ class Office:
 
     def client(self, tenant: Any = None) -> LexofficeClient:
         return LexofficeClient(self.sandbox.base_url, ApiKeyAuth(self.api_key), allow_insecure_http=True,
-                               rate_limiter=DbRateLimiter(self.engine), rate_key=self.org_id)
+                               rate_limiter=DbRateLimiter(self.engine, interval_seconds=SAFE_INTERVAL_SECONDS), rate_key=self.org_id)
 
     def send(self, *keys: str, sent_at: datetime | None = None, lexware_id: str | None = None) -> None:
         """Stage, claim and create each document in Lexware (a real POST), then mark it sent."""

@@ -86,15 +86,21 @@ class FakeClock:
         return self.now
 
 
-def test_bucket_allows_a_burst_of_capacity_then_refuses() -> None:
+def test_bucket_has_no_burst_by_default() -> None:
+    """Lexware documents no burst: the safe assumption is that a second request within 0.5 s is refused."""
     bucket = TokenBucket.per_second(2.0, clock=FakeClock())
+    assert [bucket.try_take() for _ in range(2)] == [True, False]
+
+
+def test_bucket_with_a_burst_allows_that_many_at_once() -> None:
+    bucket = TokenBucket.per_second(2.0, burst=2, clock=FakeClock())
     assert [bucket.try_take() for _ in range(3)] == [True, True, False]
 
 
 def test_bucket_refills_two_tokens_per_second() -> None:
     clock = FakeClock()
     bucket = TokenBucket.per_second(2.0, clock=clock)
-    bucket.try_take(), bucket.try_take()
+    assert bucket.try_take()
     clock.now += 0.49
     assert not bucket.try_take()
     clock.now += 0.01
@@ -102,19 +108,33 @@ def test_bucket_refills_two_tokens_per_second() -> None:
     assert not bucket.try_take()
 
 
-def test_pacing_at_two_per_second_with_jitter_is_never_refused() -> None:
+def test_pacing_slower_than_the_rate_by_more_than_the_jitter_is_never_refused() -> None:
+    """Requests 0.52 s apart with up to +-10 ms jitter: each gap is at least 0.5 s."""
     clock = FakeClock()
     bucket = TokenBucket.per_second(2.0, clock=clock)
-    jitter = [0.0, 0.04, -0.03, 0.02, -0.04, 0.05, -0.05, 0.01] * 25
+    jitter = [0.0, 0.01, -0.01, 0.005, -0.01, 0.01, -0.005, 0.0] * 25
     start = clock.now
     for i, j in enumerate(jitter):
-        clock.now = start + i * 0.5 + j
+        clock.now = start + i * 0.52 + j
         assert bucket.try_take(), f"request {i} refused"
+
+
+def test_pacing_exactly_at_the_rate_with_jitter_is_refused_sometimes() -> None:
+    """Without a burst, exact 2/s pacing does not survive jitter: the client must keep a margin."""
+    clock = FakeClock()
+    bucket = TokenBucket.per_second(2.0, clock=clock)
+    jitter = [0.0, 0.04, -0.03, 0.02]
+    start = clock.now
+    taken = []
+    for i, j in enumerate(jitter):
+        clock.now = start + i * 0.5 + j
+        taken.append(bucket.try_take())
+    assert taken == [True, True, False, True]
 
 
 def test_bucket_does_not_store_more_than_its_capacity() -> None:
     clock = FakeClock()
-    bucket = TokenBucket.per_second(2.0, clock=clock)
+    bucket = TokenBucket.per_second(2.0, burst=2, clock=clock)
     clock.now += 60
     assert [bucket.try_take() for _ in range(3)] == [True, True, False]
 

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from lexoffice.client.throttle import RateLimiter
+from lexoffice.state.db import init_db, make_engine
 from lexoffice.state.locks import DbRateLimiter, LeaseBusy, LeaseLost, OrganisationLease
 from tests.state import workers
 from tests.support.waiting import GENEROUS
@@ -131,7 +132,7 @@ def test_processes_never_hold_the_lease_together(db_url: str, engine: sa.Engine)
 
 
 def test_rate_limiter_reserves_spaced_slots(engine: sa.Engine) -> None:
-    limiter = DbRateLimiter(engine, rate_per_second=2.0)
+    limiter = DbRateLimiter(engine, interval_seconds=0.52)
     assert isinstance(limiter, RateLimiter)
     assert limiter.interval == pytest.approx(0.52)
     slots: list[float] = []
@@ -155,11 +156,34 @@ def test_rate_limiter_reserves_spaced_slots(engine: sa.Engine) -> None:
     assert limiter.reserve("org-2") == 0.0  # another organisation has its own schedule
 
 
+def test_a_slow_commit_never_brings_two_requests_closer_than_the_interval(tmp_path) -> None:
+    """The first reservation's commit takes 0.2 s (an fsync on a busy server), the next ones none: the first
+    request leaves 0.2 s after its slot. The second must still leave a whole interval after it, not at its own
+    slot (before: 0.3 - 0.2 = 0.1 s after the first, a 429 at Lexware, which has no burst)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    init_db(engine)
+    commit_delays = [0.2]
+
+    @sa.event.listens_for(engine, "commit")
+    def slow_commit(conn: sa.Connection) -> None:
+        if commit_delays:
+            time.sleep(commit_delays.pop(0))
+
+    limiter = DbRateLimiter(engine, interval_seconds=0.3)
+    left = []
+    for _ in range(3):
+        limiter.acquire("org-1")
+        left.append(time.monotonic())
+    gaps = [b - a for a, b in itertools.pairwise(left)]
+    assert min(gaps) >= 0.3, gaps
+    engine.dispose()
+
+
 def test_rate_limiter_validates() -> None:
     with pytest.raises(ValueError):
-        DbRateLimiter(sa.create_engine("sqlite://"), rate_per_second=0)
+        DbRateLimiter(sa.create_engine("sqlite://"), interval_seconds=0)
     with pytest.raises(ValueError):
-        DbRateLimiter(sa.create_engine("sqlite://"), margin_seconds=-1)
+        DbRateLimiter(sa.create_engine("sqlite://"), interval_seconds=-1)
 
 
 def test_two_processes_share_one_rate(db_url: str, engine: sa.Engine) -> None:

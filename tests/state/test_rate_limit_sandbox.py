@@ -43,3 +43,28 @@ def test_two_processes_never_exceed_two_requests_per_second(sandbox: SandboxServ
     assert len(slots) == 20
     assert _max_in_any_window(slots, 1.0) <= 2, slots
     assert min(b - a for a, b in zip(slots, slots[1:])) >= 0.5, slots  # one shared schedule, not one per process
+
+
+@pytest.mark.postgres
+def test_the_dags_limiter_gets_no_429_from_a_bucket_without_burst(sandbox: SandboxServer, postgres_url: str) -> None:
+    """The limiter ``connections.client_factory`` gives the DAGs, one sender, 30 requests against the sandbox's
+    default bucket (2/s, capacity 1: no burst) with a simulated network round trip of 150 ms: every request
+    is executed, none answered 429 (the client here does not retry, so a 429 would fail the test)."""
+    from lexoffice.client import ApiKeyAuth, LexofficeClient, RetryPolicy
+    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
+    from lexoffice.state.locks import DbRateLimiter
+
+    org = sandbox.admin("POST", "/organizations", json={"company_name": "Ohne Burst GmbH", "round_trip_seconds": 0.15})
+    (settings,) = [o for o in sandbox.admin("GET", "/organizations") if o["organization_id"] == org["organization_id"]]
+    assert (settings["rate_limit_burst"], settings["rate_limit_per_second"]) == (1, 2.0)  # the defaults
+    engine = make_engine(postgres_url)
+    init_db(engine)
+    limiter = DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS)
+    with LexofficeClient(sandbox.base_url, ApiKeyAuth(org["api_key"]), rate_limiter=limiter,
+                         rate_key=f"no-burst-{org['organization_id']}", retry=RetryPolicy(max_attempts=1),
+                         allow_insecure_http=True) as client:
+        for _ in range(30):
+            client.get_profile()
+    engine.dispose()
+    log = sandbox.admin("GET", f"/organizations/{org['organization_id']}/requests")
+    assert [r["status"] for r in log] == [200] * 30

@@ -87,17 +87,17 @@ def take_lease_and_wait(url: str, org_key: str, ttl_seconds: float, ready: Any) 
 def acquire_slots(url: str, key: str, rounds: int, rate: float, barrier: Any, results: Any) -> None:
     """Acquire ``rounds`` slots; report each slot the limiter reserved and when ``acquire`` let us go."""
     from lexoffice.state import make_engine
-    from lexoffice.state.locks import DbRateLimiter
+    from lexoffice.state.locks import DbRateLimiter, RateSlot
 
     engine = make_engine(url)
-    limiter = DbRateLimiter(engine, rate_per_second=rate, margin_seconds=0.0)
+    limiter = DbRateLimiter(engine, interval_seconds=1 / rate)
     slots: list[float] = []
     reserve_slot = limiter.reserve_slot
 
-    def recording(slot_key: str) -> tuple[float, float]:
-        slot, now = reserve_slot(slot_key)
-        slots.append(slot)
-        return slot, now
+    def recording(slot_key: str) -> RateSlot:
+        slot = reserve_slot(slot_key)
+        slots.append(slot.at)
+        return slot
 
     limiter.reserve_slot = recording  # type: ignore[method-assign]
     barrier.wait(timeout=60)
@@ -113,18 +113,19 @@ def profile_calls(url: str, base_url: str, api_key: str, rate_key: str, rounds: 
                   results: Any) -> None:
     """Send GET /v1/profile through the real client, throttled by the shared DbRateLimiter."""
     from lexoffice.client import ApiKeyAuth, LexofficeClient
+    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
     from lexoffice.state import make_engine
-    from lexoffice.state.locks import DbRateLimiter
+    from lexoffice.state.locks import DbRateLimiter, RateSlot
 
     engine = make_engine(url)
-    limiter = DbRateLimiter(engine)
+    limiter = DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS)
     slots: list[float] = []
     reserve_slot = limiter.reserve_slot
 
-    def recording(key: str) -> tuple[float, float]:
-        slot, now = reserve_slot(key)
-        slots.append(slot)
-        return slot, now
+    def recording(key: str) -> RateSlot:
+        slot = reserve_slot(key)
+        slots.append(slot.at)
+        return slot
 
     limiter.reserve_slot = recording  # type: ignore[method-assign]
     client = LexofficeClient(base_url, ApiKeyAuth(api_key), rate_limiter=limiter, rate_key=rate_key)

@@ -3,7 +3,7 @@
 Lexware counts all requests of an organisation in one token bucket (2/s) and answers 429 beyond it. A 429
 is safe but wastes a request and time, so the client waits *before* sending instead. ``TokenBucket`` does
 that for the threads of one process; ``lexoffice.state.locks`` provides a ``RateLimiter`` shared by
-processes (two DAGs delivering to one organisation).
+processes (two DAGs delivering to one organisation). Both pace at ``SAFE_INTERVAL_SECONDS``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ class RateLimiter(Protocol):
 
 _EPSILON = 1e-9  # float rounding after an exact sleep must not cost another round
 
+#: Lexware's limit per organisation, all endpoints together.
+LEXWARE_RATE_PER_SECOND = 2.0
+#: How far apart our requests start. Lexware documents no burst, so two requests must *arrive* at least 0.5 s
+#: apart; a request that leaves late (a busy machine, a slow network) arrives closer to the next one. 20 ms
+#: (4 % of a slot) absorbs that jitter and keeps 96 % of the limit; jitter beyond it costs a 429, which
+#: Lexware never executes and the client retries.
+SAFE_INTERVAL_SECONDS = 1 / LEXWARE_RATE_PER_SECOND + 0.02
+
 
 class _Bucket:
     def __init__(self, tokens: float, now: float) -> None:
@@ -36,14 +44,14 @@ class _Bucket:
 class TokenBucket:
     """An in-process, thread-safe token bucket per key.
 
-    ``capacity`` 1 (the default) spaces requests evenly, ``1/rate`` apart, which never trips Lexware's
-    bucket even with network jitter; a larger capacity allows short bursts. A waiting thread holds its
+    ``capacity`` 1 (the default) spaces requests evenly, ``1/rate`` apart (by default
+    ``SAFE_INTERVAL_SECONDS``); a larger capacity allows short bursts, which Lexware may refuse. A waiting thread holds its
     key's lock while it sleeps, so waiters are served one after another and none can overtake the bucket.
     """
 
     def __init__(
         self,
-        rate_per_second: float = 2.0,
+        rate_per_second: float = 1 / SAFE_INTERVAL_SECONDS,
         capacity: int = 1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,

@@ -60,20 +60,22 @@ def state_engine() -> Any:
 
 def client_factory(engine: Any):  # noqa: ANN201 - returns a callable(tenant) -> LexofficeClient
     """Clients for tenants: OAuth tokens in the state DB, one rate budget per Lexware organisation across processes."""
+    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
     from lexoffice.state.locks import DbRateLimiter
 
-    limiter = DbRateLimiter(engine)
+    limiter = DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS)
     return lambda tenant: tenant_hook(engine, tenant, rate_limiter=limiter).get_client()
 
 
 def tenant_hook(engine: Any, tenant: Any, *, rate_limiter: Any = None) -> Any:
     """The tenant's LexofficeHook: OAuth tokens in the state DB, the rate budget of its Lexware organisation
     (shared by every process that sends to it)."""
+    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
     from lexoffice.provider.hooks import LexofficeHook
     from lexoffice.state.locks import DbRateLimiter
     from lexoffice.state.tokens import DbTokenStore
 
     store = DbTokenStore(engine) if tenant.auth_mode == "oauth" else None
     return LexofficeHook(tenant.lexoffice_conn_id, token_store=store,
-                         rate_limiter=rate_limiter or DbRateLimiter(engine),
+                         rate_limiter=rate_limiter or DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS),
                          rate_key=tenant.organization_id or tenant.tenant_id)

@@ -210,36 +210,44 @@ class OrganisationLease(Lease):
         self.org_key = org_key
 
 
+@dataclass(frozen=True)
+class RateSlot:
+    """A reserved send slot: ``at`` and ``now`` in the database's clock (epoch seconds), ``read_at`` this
+    machine's ``time.monotonic()`` when ``now`` was read."""
+
+    at: float
+    now: float
+    read_at: float
+
+
 class DbRateLimiter:
     """Implements the client's RateLimiter across processes: one shared slot schedule per key.
 
     ``acquire`` reserves the next send slot for ``key`` in one short transaction (slot = max(now, next_at);
     next_at = slot + interval), commits, and only then sleeps until the slot, so waiting holds no lock and
-    waiters are served in order. The interval is ``1/rate_per_second + margin_seconds``: Lexware's bucket
-    allows 2 requests/s with no documented burst, and the margin absorbs jitter between our slot and the
-    moment the request actually arrives. 20 ms (4 % of a slot) keeps 96 % of the limit; jitter beyond it
-    costs at worst a 429, which Lexware never executes and the client retries.
+    waiters are served in order. ``interval_seconds`` is how far apart slots start (the client's
+    ``SAFE_INTERVAL_SECONDS``, which ``connections.client_factory`` passes). The sleep is timed on this machine's monotonic clock from the moment
+    the database read "now", so the time the commit takes (an fsync, a busy server) does not make the request
+    late, which would bring it closer to the next one than the interval.
     """
 
-    def __init__(self, engine: sa.Engine, *, rate_per_second: float = 2.0, margin_seconds: float = 0.02) -> None:
-        if rate_per_second <= 0:
-            raise ValueError("rate_per_second must be positive")
-        if margin_seconds < 0:
-            raise ValueError("margin_seconds must not be negative")
+    def __init__(self, engine: sa.Engine, *, interval_seconds: float) -> None:
+        if interval_seconds <= 0:
+            raise ValueError("interval_seconds must be positive")
         self._engine = engine
-        self.rate_per_second = rate_per_second
-        self.interval = 1.0 / rate_per_second + margin_seconds
+        self.interval = interval_seconds
+        self._left_at: dict[str, float] = {}  # per key: when this process's last request left (monotonic)
 
     def __repr__(self) -> str:
-        return f"DbRateLimiter(rate_per_second={self.rate_per_second}, interval={self.interval:.3f}s)"
+        return f"DbRateLimiter(interval={self.interval:.3f}s)"
 
     def reserve(self, key: str) -> float:
         """Reserve the next slot for ``key``; return how many seconds from now it starts."""
-        slot, now = self.reserve_slot(key)
-        return slot - now
+        slot = self.reserve_slot(key)
+        return slot.at - slot.now
 
-    def reserve_slot(self, key: str) -> tuple[float, float]:
-        """Reserve the next slot for ``key``; return (slot, now) in the database's clock, epoch seconds.
+    def reserve_slot(self, key: str) -> RateSlot:
+        """Reserve the next slot for ``key`` in one transaction.
 
         The slot times are the limiter's own decisions, so the spacing it promises can be checked without the
         jitter between a slot and the request's arrival.
@@ -255,12 +263,19 @@ class DbRateLimiter:
                 )
                 row = conn.execute(select_locked).one()
             now = db_now(conn).timestamp()  # read after the row lock: no stale "now" after a wait
+            read_at = time.monotonic()
             slot = max(now, float(row.next_at))
             conn.execute(sa.update(rate_slots).where(rate_slots.c.key == key).values(next_at=slot + self.interval))
-        return slot, now
+        return RateSlot(at=slot, now=now, read_at=read_at)
 
     def acquire(self, key: str) -> None:
         """Block until one request for ``key`` may be sent."""
-        delay = self.reserve(key)
+        slot = self.reserve_slot(key)
+        start = slot.read_at + (slot.at - slot.now)
+        previous = self._left_at.get(key)
+        if previous is not None:
+            start = max(start, previous + self.interval)
+        delay = start - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        self._left_at[key] = time.monotonic()
