@@ -1,5 +1,6 @@
-"""``python -m bench [--scale tiny|full]``: run every benchmark of issue #7 and print one table.
+"""``python -m bench --postgres-url URL [--scale tiny|full] [--only delivery|staging]``: one table.
 
+``bench/run.sh`` starts the PostgreSQL server (PostgreSQL's defaults, fsync on) and passes its URL.
 Exits 0 when every measurement completed (targets met or not), 1 when one of them failed (a FAILED row).
 """
 
@@ -8,11 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from bench import machine
-from bench.runner import has_failures, measure, notes, rows, write_json
+from bench.runner import PARTS, has_failures, measure, notes, rows, write_json
 from bench.scales import SCALES
 from bench.table import render
 
@@ -20,28 +20,28 @@ from bench.table import render
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="full",
-                        help="full: the sizes issue #7 names (about 14 min); tiny: every row in seconds")
-    parser.add_argument("--postgres-url", help="use this PostgreSQL server (a maintenance-database URL) "
-                                               "instead of starting one; the run creates its own databases")
+                        help="full: the sizes the issues name (about 20 min); tiny: every row in a minute or two")
+    parser.add_argument("--postgres-url", required=True,
+                        help="a PostgreSQL server's maintenance-database URL; the run creates its own databases")
     parser.add_argument("--sandbox-url", help="use this running sandbox instead of starting one")
-    parser.add_argument("--budget-minutes", type=float, help="override the scale's time budget")
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     args = parser.parse_args(argv)
     scale = SCALES[args.scale]
-    if args.budget_minutes:
-        scale = replace(scale, budget_seconds=args.budget_minutes * 60)
-
     started = time.monotonic()
 
     def progress(message: str) -> None:
         print(f"[bench {time.monotonic() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
     about = machine.describe()
-    results = measure(scale, postgres_url=args.postgres_url, sandbox_url=args.sandbox_url, log=progress)
+    results = measure(scale, postgres_url=args.postgres_url, sandbox_url=args.sandbox_url,
+                      parts=tuple(args.only or PARTS), log=progress)
     if args.json:
         write_json(results, args.json)
+    end_load = machine.describe()["load"]
     print(f"lexoffice-airflow benchmarks, scale {scale.name}, {about['date']}")
-    print(f"machine: {about['cpu']}, {about['cores']} cores, {about['memory']}, load {about['load']}")
+    print(f"machine: {about['cpu']}, {about['cores']} cores, {about['memory']}; load {about['load']}; "
+          f"at the end {end_load}")
     print(f"software: Python {about['python']}, Airflow {about['airflow']}, pandas {about['pandas']}, "
           f"SQLAlchemy {about['sqlalchemy']}")
     table = rows(results)

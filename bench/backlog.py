@@ -5,7 +5,7 @@ Targets: first request within 5 s of the delivery starting, peak RSS < 500 MB at
 The drafts vary like real ones (2,000 customers, 1-5 lines, different amounts, dates and texts), not copies.
 Each size is delivered by a fresh process for a fixed time (its time budget) against the sandbox over HTTP; the
 parent samples the process's RSS every 0.1 s the whole time (not only at commits). PostgreSQL's own memory is
-not included. Run: ``python -m bench.backlog [--sizes 10000,100000,1000000] [--seconds 20]``.
+not included. Run: ``python -m bench.backlog --postgres-url URL [--sizes 10000,100000,1000000] [--seconds 20]``.
 """
 
 from __future__ import annotations
@@ -74,12 +74,16 @@ def _deliver(config: dict[str, Any], conn: Connection) -> None:
 
 
 def _measure(infra: Any, state_url: str, api_key: str, seconds: float) -> dict[str, Any]:
+    import multiprocessing
+
     import psutil
 
-    from bench import processes
-
-    process, conn = processes.start(_deliver, {"state_url": state_url, "base_url": infra.sandbox.base_url,
-                                               "api_key": api_key, "seconds": seconds}, "backlog-delivery")
+    context = multiprocessing.get_context("spawn")
+    conn, child = context.Pipe()
+    process = context.Process(target=_deliver, name="backlog-delivery", daemon=True, args=(
+        {"state_url": state_url, "base_url": infra.sandbox.base_url, "api_key": api_key, "seconds": seconds}, child))
+    process.start()
+    child.close()
     assert conn.recv() == "ready"
     proc = psutil.Process(process.pid)
     base = proc.memory_info().rss
@@ -96,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long each size delivers")
-    parser.add_argument("--postgres-url")
+    parser.add_argument("--postgres-url", required=True, help="a PostgreSQL server's maintenance-database URL")
     parser.add_argument("--sandbox-url")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.table import Row
-from tests.support.sandbox_server import ROOT
+from bench.infra import ROOT
 
 TARGET_SECONDS = 0.2
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))

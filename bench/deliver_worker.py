@@ -1,4 +1,4 @@
-"""One tenant's delivery in its own OS process (started by ``bench.delivery`` through ``bench.processes``).
+"""One tenant's delivery in its own OS process (spawned by ``bench.delivery``).
 
 Protocol over the pipe: the worker builds its engine, tenant and client factory, sends ``{"ready": True}``,
 waits for ``"go"``, runs ``delivery.run.deliver_tenant`` with a real ``LexofficeClient`` over HTTP, and sends
@@ -18,14 +18,11 @@ from bench.pacing import FixedSleep
 
 
 def _limiter(kind: str, state: Any, fixed_sleep: float) -> Any:
-    if kind == Limiter.TOKEN_BUCKET:
-        from lexoffice.client import TokenBucket
-
-        return TokenBucket(rate_per_second=2.0)
     if kind == Limiter.DB:
+        from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
         from lexoffice.state.locks import DbRateLimiter
 
-        return DbRateLimiter(state)  # the defaults connections.client_factory uses for the DAGs
+        return DbRateLimiter(state, interval_seconds=SAFE_INTERVAL_SECONDS)  # as connections.client_factory
     if kind == Limiter.FIXED_SLEEP:
         return FixedSleep(fixed_sleep)
     raise ValueError(f"unknown limiter {kind!r}")

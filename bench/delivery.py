@@ -7,13 +7,14 @@ per document are what Lexware's side saw, not what the client believes it sent.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from bench import deliver_worker, processes
+from bench import deliver_worker
 from bench.delivery_setup import PreparedTenant
 from bench.infra import Infra
 from bench.scales import FIXED_SLEEP_SECONDS, LEXWARE_RATE
@@ -92,14 +93,20 @@ class DeliveryRun:
         self.go_time = 0.0
 
     def start(self) -> None:
+        """Spawn a worker per tenant, wait until all have imported and connected, then release them at once."""
+        context = multiprocessing.get_context("spawn")
         for tenant in self.tenants:
-            self.workers.append(processes.start(deliver_worker.run, {
-                "state_url": self.state_url, "source_url": tenant.source_url, "tenant_id": tenant.tenant_id,
-                "base_url": self.infra.sandbox.base_url, "api_key": tenant.api_key,
-                "limiter": str(tenant.scenario.limiter), "fixed_sleep": FIXED_SLEEP_SECONDS,
-            }, name=f"deliver-{tenant.tenant_id}"))
+            parent, child = context.Pipe()
+            process = context.Process(target=deliver_worker.run, name=f"deliver-{tenant.tenant_id}", daemon=True,
+                                      args=({"state_url": self.state_url, "source_url": tenant.source_url,
+                                             "tenant_id": tenant.tenant_id, "base_url": self.infra.sandbox.base_url,
+                                             "api_key": tenant.api_key, "limiter": str(tenant.scenario.limiter),
+                                             "fixed_sleep": FIXED_SLEEP_SECONDS}, child))
+            process.start()
+            child.close()
+            self.workers.append((process, parent))
         for (process, conn), tenant in zip(self.workers, self.tenants, strict=True):
-            answer = conn.recv() if conn.poll(120) else {"error": f"no answer (exit code {process.exitcode})"}
+            answer = conn.recv() if conn.poll(300) else {"error": f"no answer (exit code {process.exitcode})"}
             if answer != {"ready": True}:
                 raise RuntimeError(f"delivery worker {tenant.tenant_id} did not start: {answer.get('error')}")
         self.go_time = time.time()

@@ -3,7 +3,8 @@
 Every scenario is one tenant with its own Lexware organisation (its own 2 requests/s budget), so all
 scenarios can run at the same time without disturbing each other's rate. Set-up traffic (creating the
 contacts that "already exist") runs with the organisation's limit switched off and before the measured
-window; the limit is switched back to 2/s before any worker starts.
+window; then the limit is switched back to the sandbox's default bucket (2/s, no burst) and the scenario's
+simulated round trip is set, before any worker starts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ STAGE_WINDOW = (datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 1, 
 
 
 class Limiter(StrEnum):
-    TOKEN_BUCKET = "token_bucket"   # lexoffice.client.TokenBucket, in process
     DB = "db"                        # lexoffice.state.locks.DbRateLimiter, as connections.client_factory builds it
     FIXED_SLEEP = "fixed_sleep"      # bench.pacing.FixedSleep, the peers' baseline
 
@@ -44,6 +44,7 @@ class Scenario:
     docs: int
     limiter: Limiter
     contacts: Contacts
+    round_trip: float = 0.0  # seconds the sandbox holds every answer back (a simulated network)
 
 
 @dataclass
@@ -145,6 +146,7 @@ def prepare(infra: Infra, state_url: str, scenarios: Sequence[Scenario]) -> list
                 mappings.adopt_contact(state, tenant_id=entry.tenant_id, customer_key=customer_key,
                                        lexware_id=lexware_id)
     for entry in prepared:
-        infra.sandbox.admin("PATCH", f"/organizations/{entry.org_id}", json={"rate_limit_per_second": LEXWARE_RATE})
+        infra.sandbox.admin("PATCH", f"/organizations/{entry.org_id}", json={
+            "rate_limit_per_second": LEXWARE_RATE, "rate_limit_burst": 1, "round_trip_seconds": entry.scenario.round_trip})
     state.dispose()
     return prepared

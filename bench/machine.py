@@ -45,7 +45,7 @@ def describe() -> dict[str, str]:
         "cpu": _cpu_model(),
         "cores": str(os.cpu_count()),
         "memory": _memory_gib(),
-        "load": f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min, at start)",
+        "load": f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)",
         "python": platform.python_version(),
         "airflow": _version("apache-airflow"),
         "pandas": _version("pandas"),

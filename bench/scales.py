@@ -1,4 +1,4 @@
-"""How big each measurement is. ``full`` is what issue #7 names; ``tiny`` exercises every code path in seconds."""
+"""How big each measurement is. ``full`` is what the issues name; ``tiny`` exercises every code path quickly."""
 
 from __future__ import annotations
 
@@ -8,50 +8,40 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Scale:
     name: str
-    #: item 1 and the fixed-sleep baseline: drafts delivered to contacts that are already mapped
+    #: delivery rate: drafts delivered to contacts that are already mapped, at each simulated round trip
     delivery_docs: int
-    #: item 2: drafts per run for all-new and for all-known (adopted) customers
+    round_trips: tuple[float, ...]
+    #: requests per draft: drafts per run for all-new and for all-known (adopted) customers
     request_count_docs: int
-    #: item 5: tenants delivering at once, and drafts each
+    #: tenants delivering at once, and drafts each
     parallel_tenants: int
     parallel_docs: int
-    #: item 3: invoice lines and transactions staged per run (each size in its own process)
-    stage_sizes: tuple[int, ...]
-    #: the largest size is built from a generated base replicated this many times in SQL
-    stage_replicas: int
-    #: item 4: DAG imports per file (the median is reported)
+    #: staging: the small and the large window (rows), and how often the small one is staged (median)
+    stage_small: int
+    stage_large: int
+    stage_repeats: int
+    #: DAG imports per file (the median is reported)
     parse_repeats: int
-    #: item 6: validation baseline data and repeats
-    validation_drafts: int
-    validation_transactions: int
-    validation_repeats: int
-    #: rows staged under cProfile to show where staging time goes
-    profile_rows: int
-    #: the whole run must end within this (staging gets what the other parts leave)
-    budget_seconds: float
-    #: run the CPU-bound parts side by side (only where the figures do not matter: tiny)
-    overlap: bool = False
-    #: row 8: sent drafts whose Lexware status the nightly sync reads back
-    status_documents: int = 1_000
+    #: status sync: sent drafts whose Lexware status the nightly sync reads back
+    status_documents: int
 
 
-#: the baseline peers use: a fixed pause between two calls
+#: the peers' way of pacing: a call starts at most every 0.65 s
 FIXED_SLEEP_SECONDS = 0.65
+#: the round trip at which the fixed-interval peer is compared with our limiter
+PEER_ROUND_TRIP = 0.15
 #: Lexware Office's limit per organisation
 LEXWARE_RATE = 2.0
 
 SCALES = {
     "full": Scale(
-        name="full", delivery_docs=600, request_count_docs=120, parallel_tenants=8, parallel_docs=100,
-        stage_sizes=(100_000, 300_000, 1_000_000), stage_replicas=20, parse_repeats=5,
-        validation_drafts=10_000, validation_transactions=25_000, validation_repeats=3,
-        profile_rows=10_000, budget_seconds=14 * 60,
+        name="full", delivery_docs=600, round_trips=(0.0, 0.15, 0.3), request_count_docs=120,
+        parallel_tenants=8, parallel_docs=100, stage_small=100_000, stage_large=1_000_000, stage_repeats=3,
+        parse_repeats=5, status_documents=1_000,
     ),
     "tiny": Scale(
-        name="tiny", delivery_docs=6, request_count_docs=6, parallel_tenants=2, parallel_docs=4,
-        stage_sizes=(1_000, 3_000, 10_000), stage_replicas=2, parse_repeats=1,
-        validation_drafts=300, validation_transactions=1_000, validation_repeats=1,
-        profile_rows=1_000, budget_seconds=600, overlap=True,
+        name="tiny", delivery_docs=6, round_trips=(0.0, 0.15), request_count_docs=6, parallel_tenants=2,
+        parallel_docs=4, stage_small=1_000, stage_large=5_000, stage_repeats=1, parse_repeats=1,
         status_documents=300,
     ),
 }

@@ -61,6 +61,7 @@ def measure(infra: Infra, documents: int) -> SyncRun:
     from lexoffice.followup.status_sync import run_for_tenant
     from lexoffice.state import lexware_status, outbox, tenants
     from lexoffice.state.db import init_db, make_engine
+    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
     from lexoffice.state.locks import DbRateLimiter
     from tests.sandbox.support import invoice_body
     from tests.state.helpers import doc
@@ -98,7 +99,7 @@ def measure(infra: Infra, documents: int) -> SyncRun:
         run.expected_first = expected_requests(open_now, len(left) - open_now, run.deleted)
         run.expected_second = expected_requests(open_now, len(left) - open_now, 0)
 
-        limiter = DbRateLimiter(engine)
+        limiter = DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS)
         tenant = tenants.get_tenant(engine, TENANT)
 
         def client_factory(_: Any) -> Any:

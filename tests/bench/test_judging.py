@@ -9,15 +9,14 @@ import pytest
 from bench.delivery import Outcome, RequestStats, request_stats
 from bench.delivery_rows import parallel_row, rate_row, requests_row
 from bench.delivery_setup import Contacts, Limiter, PreparedTenant, Scenario
-from bench.stage_data import StageWindow
-from bench.stage_rows import memory_row, stage_row
-from bench.staging import StageRun
+from bench.stage_rows import large_row, memory_row
+from bench.staging import Source, StageRun, StreamResult, Window
 from bench.table import Row, Verdict, parse_keys, render
 
 
 def outcome(*, docs: int = 10, customers: int = 3, contacts: Contacts = Contacts.MAPPED, stats: RequestStats,
             sent: int | None = None, wall: float = 5.0) -> Outcome:
-    tenant = PreparedTenant(Scenario("s", docs, Limiter.TOKEN_BUCKET, contacts), "t", "org", "C1", "url",
+    tenant = PreparedTenant(Scenario("s", docs, Limiter.DB, contacts), "t", "org", "C1", "url",
                             docs, customers, api_key="secret")
     return Outcome(tenant, wall, docs if sent is None else sent, None, 0.1, stats)
 
@@ -72,38 +71,29 @@ def test_parallel_target_scales_with_the_number_of_tenants() -> None:
     assert parallel_row("k", "m", one_after_another, single).verdict == Verdict.MISSED
 
 
-def stage_run(rows: int, *, finished: bool, seconds: float, peak: float, deadline: float = 100.0) -> StageRun:
-    window = StageWindow(datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 1, tzinfo=timezone.utc),
-                         rows, rows)
-    return StageRun("transactions", rows, window, deadline, finished=finished, seconds=seconds,
-                    documents=rows if finished else rows // 4, peak_mb=peak, trace=[(rows, peak)])
+def stage_run(rows: int, *, seconds: float, peak: float) -> StageRun:
+    window = Window(datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 1, tzinfo=timezone.utc), rows, rows)
+    return StageRun("transactions", "large", rows, window, seconds=seconds, python_peak_mb=peak, postgres_peak_mb=100.0,
+                    samples=10)
 
 
 def test_stage_target_is_60_seconds_and_1_gb_per_million_rows_in_one_process() -> None:
     """Issue 16's bound: one staging process, 1M rows in under 60 s, peak RSS under 1 GB."""
-    met = stage_row("transactions", 1_000_000, stage_run(1_000_000, finished=True, seconds=59, peak=900))
+    met = large_row(stage_run(1_000_000, seconds=59, peak=900))
     assert met.verdict == Verdict.MET and "one process" in met.measurement
-    assert stage_row("transactions", 1_000_000, stage_run(1_000_000, finished=True, seconds=61, peak=900)).verdict \
-        == Verdict.MISSED
-    assert stage_row("transactions", 100_000, stage_run(100_000, finished=True, seconds=5.9, peak=200)).verdict \
-        == Verdict.MET
-    assert stage_row("transactions", 100_000, stage_run(100_000, finished=True, seconds=6.1, peak=200)).verdict \
-        == Verdict.MISSED
-    assert stage_row("transactions", 1_000_000, stage_run(1_000_000, finished=True, seconds=30, peak=1100)).verdict \
-        == Verdict.MISSED
-
-
-def test_a_stopped_run_reports_its_rate_and_misses() -> None:
-    row = stage_row("transactions", 1_000_000, stage_run(1_000_000, finished=False, seconds=100, peak=300))
-    assert row.verdict == Verdict.MISSED
-    assert "250,000" in row.result and "400 s for all" in row.result.replace(".0 s", " s")
+    assert large_row(stage_run(1_000_000, seconds=61, peak=900)).verdict == Verdict.MISSED
+    assert large_row(stage_run(1_000_000, seconds=30, peak=1100)).verdict == Verdict.MISSED
 
 
 def test_memory_must_stay_flat() -> None:
-    flat = [(n, stage_run(n, finished=True, seconds=1, peak=p)) for n, p in ((1, 200), (3, 210), (10, 230))]
-    assert memory_row("transactions", flat).verdict == Verdict.MET
-    growing = [(n, stage_run(n, finished=True, seconds=1, peak=p)) for n, p in ((1, 200), (3, 400), (10, 900))]
-    assert memory_row("transactions", growing).verdict == Verdict.MISSED
+    source = Source("url", "C1", 1_100_000, 60.0)
+
+    def result(small_peak: float, large_peak: float) -> StreamResult:
+        return StreamResult("transactions", source, small=[stage_run(100_000, seconds=5, peak=small_peak)],
+                            large=stage_run(1_000_000, seconds=50, peak=large_peak))
+
+    assert memory_row(result(200, 240)).verdict == Verdict.MET
+    assert memory_row(result(200, 400)).verdict == Verdict.MISSED
 
 
 def test_rendered_table_keeps_every_key_and_escapes_pipes() -> None:
