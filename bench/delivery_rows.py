@@ -78,11 +78,12 @@ def parallel_row(key: str, label: str, outcomes: list[Outcome], single: Outcome)
 
 
 def pacing_row(key: str, label: str, bucket: Outcome, fixed: Outcome) -> Row:
+    """Our limiter against the peers' fixed interval, same drafts, same round trip: the ratio of wall times."""
     for outcome in (bucket, fixed):
         why = _failure(outcome)
         if why:
             return Row.failed(key, label, f"{outcome.tenant.tenant_id}: {why}")
-    result = (f"token bucket {fmt_s(bucket.wall)} vs fixed {FIXED_SLEEP_SECONDS:g} s sleep {fmt_s(fixed.wall)} "
+    result = (f"DbRateLimiter {fmt_s(bucket.wall)} vs fixed {FIXED_SLEEP_SECONDS:g} s sleep {fmt_s(fixed.wall)} "
               f"({fixed.stats.rate:.3f} req/s, {fixed.stats.too_many} x 429): the fixed sleep takes "
               f"{fixed.wall / bucket.wall:.2f} x as long")
     return Row.info(key, label, result)

@@ -1,6 +1,6 @@
 """The peers' way of staying under the limit, as a ``RateLimiter``: a fixed interval between two calls.
 
-It is the baseline for our token bucket. The peer starts a call at most every ``seconds`` (0.65 s: a request
+It is the baseline for our limiter. The peer starts a call at most every ``seconds`` (0.65 s: a request
 every 0.65 s, measured from the start of the previous one), as it really paces, not ``seconds`` on top of each
 request's own latency (issue 21: that flattered the bucket). It still loses against the bucket because the
 interval must leave a margin below the limit.
