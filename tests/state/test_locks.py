@@ -140,9 +140,9 @@ def test_rate_limiter_reserves_spaced_slots(engine: sa.Engine) -> None:
 
     def reserve_many() -> None:
         for _ in range(5):
-            slot, _now = limiter.reserve_slot("org-1")
+            slot = limiter.reserve_slot("org-1")
             with lock:
-                slots.append(slot)
+                slots.append(slot.at)
 
     threads = [threading.Thread(target=reserve_many) for _ in range(3)]
     for t in threads:
