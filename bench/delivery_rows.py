@@ -52,9 +52,10 @@ def requests_row(key: str, label: str, outcome: Outcome) -> Row:
     s = outcome.stats
     result = (f"{s.total} requests for {outcome.tenant.docs} drafts, {new} new customers: {s.invoice_posts} invoice "
               f"+ {s.contact_posts} contact POSTs + {s.contact_lists} searches + {s.per_run - s.contact_lists} per "
-              f"run = {s.total / outcome.tenant.docs:.3f}/draft")
+              f"run = {(s.total - s.too_many) / outcome.tenant.docs:.3f}/draft"
+              + (f"; besides {s.too_many} x 429 (never executed, retried; judged in row 1)" if s.too_many else ""))
     met = (s.invoice_posts == outcome.tenant.docs and s.contact_posts == new and s.contact_lists <= unmapped
-           and s.per_run - s.contact_lists <= 1 and s.too_many == 0)
+           and s.per_run - s.contact_lists <= 1)
     return Row.judged(key, label, result, target, met)
 
 

@@ -118,3 +118,13 @@ def test_a_slow_start_misses_the_wall_time_target_even_at_full_rate() -> None:
     request): the rate is met, the wall time (<= 1.05 x 10/2 s) is not."""
     assert rate_row("k", "m", outcome(stats=paced(0.5), wall=5.2)).verdict == Verdict.MET
     assert rate_row("k", "m", outcome(stats=paced(0.5), wall=8.0)).verdict == Verdict.MISSED
+
+
+def test_a_429_is_reported_beside_the_request_count_and_judged_by_the_rate_row() -> None:
+    """A refused request is never executed: the count per draft is judged without it, the row names it, and the
+    rate row (which judges 429s) misses."""
+    entries = log([0.0], method="GET", path="/v1/profile") + log([0.52 * (i + 1) for i in range(10)])
+    stats = request_stats(entries + log([5.9], status=429), since=0)
+    row = requests_row("k", "m", outcome(stats=stats))
+    assert row.verdict == Verdict.MET and "1 x 429" in row.result and "1.100/draft" in row.result
+    assert rate_row("k", "m", outcome(stats=stats)).verdict == Verdict.MISSED
