@@ -7,7 +7,7 @@ from bench.delivery_setup import Contacts
 from bench.scales import FIXED_SLEEP_SECONDS, LEXWARE_RATE
 from bench.table import Row, fmt_s
 
-RATE_TARGET = 0.95
+RATE_TARGET = 0.96  # issue 21: >= 96 % of 2 req/s with the DAGs' limiter
 PARALLEL_EFFICIENCY = 7 / 8  # issue #7: 8 tenants at least 7 x one tenant; fewer tenants (tiny) pro rata
 
 

@@ -39,7 +39,7 @@ def test_request_stats_ignore_requests_before_the_start_and_count_429s() -> None
     assert stats.rate == pytest.approx(3 / 1.2)
 
 
-def test_rate_target_needs_95_percent_and_no_429() -> None:
+def test_rate_target_needs_96_percent_and_no_429() -> None:
     assert rate_row("k", "m", outcome(stats=paced(0.5))).verdict == Verdict.MET
     assert rate_row("k", "m", outcome(stats=paced(0.55))).verdict == Verdict.MISSED
     entries = log([0.0], method="GET", path="/v1/profile") + log([0.5 * (i + 1) for i in range(10)])
