@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         state = make_engine(state_url)
         init_db(state)
         org = infra.sandbox.admin("POST", "/organizations", json={"company_name": "Rückstand GmbH",
-                                                                   "rate_limit_per_second": 1000})
+                                                                   "rate_limit_per_second": None})
         tenants.add_tenant(state, tenant_id=TENANT, name="Rückstand GmbH", lexoffice_conn_id="x")
         staged = 0
         for size in sizes:

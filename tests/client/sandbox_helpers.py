@@ -15,12 +15,12 @@ from tests.support.sandbox_server import SandboxServer
 # Small waits so fault tests stay fast; the behaviour (which rows retry) is the same as in production.
 FAST_RETRY = RetryPolicy(max_attempts=4, max_total_seconds=15, backoff_initial=0.05, backoff_max=0.2, jitter=0.02)
 FAST_TIMEOUT = (2.0, 5.0)
-UNLIMITED = 1000.0  # requests/s for organisations in tests that are not about throttling
+UNLIMITED = None  # no rate limit for organisations in tests that are not about throttling
 
 _counter = itertools.count(1)
 
 
-def create_org(sandbox: SandboxServer, *, rate_limit_per_second: float = UNLIMITED, **fields: Any) -> dict[str, Any]:
+def create_org(sandbox: SandboxServer, *, rate_limit_per_second: float | None = UNLIMITED, **fields: Any) -> dict[str, Any]:
     body = {"company_name": f"Testfirma {next(_counter)} GmbH", "rate_limit_per_second": rate_limit_per_second}
     body.update(fields)
     org = sandbox.admin("POST", "/organizations", json=body)
