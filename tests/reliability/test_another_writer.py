@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from lexoffice.client import RetryPolicy
 from tests.client.sandbox_helpers import api_key_client
 from tests.reliability.scenarios import transaction_batch
 from tests.reliability.world import ReliabilityWorld
@@ -32,7 +33,7 @@ def test_another_writer_keeps_the_batch_unknown_and_never_resends(world: Reliabi
 
     # Then a CSV import writes to the same account: it is now the account's latest transaction.
     ours = world.lexware("aw", "transactions")
-    client = api_key_client(world.sandbox, {"api_key": world.tenants["aw"].api_key})
+    client = api_key_client(world.sandbox, {"api_key": world.tenants["aw"].api_key}, retry=RetryPolicy())  # no burst: ordinary backoff
     client.push_transactions([{
         "valueDate": "2026-10-06T00:00:00+02:00", "bookingDate": "2026-10-06T00:00:00+02:00",
         "transactiondate": "2026-10-06T00:00:00+02:00", "amount": -5.0, "purpose": "CSV-Import",

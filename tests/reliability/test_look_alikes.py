@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from lexoffice.client import RetryPolicy
 from tests.client.sandbox_helpers import api_key_client
 from tests.reliability.audit import audit
 from tests.reliability.corpus import update
@@ -41,7 +42,7 @@ def test_look_alike_customers_get_their_own_contacts(world: ReliabilityWorld) ->
     info = world.add_tenant("look", company_id="c1", streams=("invoices",))
     # Lexware already knows "Meyer GmbH" at Ringstraße 8 (entered by the accountant): the same name AND address
     # is a strong identity, so it is adopted; the other Meyer GmbH gets a contact of its own.
-    client = api_key_client(world.sandbox, {"api_key": info.api_key})
+    client = api_key_client(world.sandbox, {"api_key": info.api_key}, retry=RetryPolicy())  # no burst: ordinary backoff
     existing = client.create_contact({"version": 0, "roles": {"customer": {}}, "company": {"name": "Meyer GmbH"},
                                       "addresses": {"billing": [{"street": "Ringstraße 8", "zip": "50667",
                                                                  "city": "Köln", "countryCode": "DE"}]}})
