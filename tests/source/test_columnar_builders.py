@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from demo.generate import generate_bank, generate_fieldservice
-from demo.oracles import reference_rows
+from tests.support.oracles import reference_rows
 from lexoffice.documents import StagedDocument
 from lexoffice.source import frames
 from lexoffice.source.invoices import iter_invoice_frames

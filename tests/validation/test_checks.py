@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from demo.generate import german_iban
-from demo.oracles.reference_loop import decimal_places, iban_is_valid
+from tests.support.oracles.reference_loop import decimal_places, iban_is_valid
 from lexoffice.validation import checks
 
 

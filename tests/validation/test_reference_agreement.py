@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from demo.generate import generate_bank, generate_fieldservice
-from demo.oracles.reference_loop import validate_invoices_loop, validate_transactions_loop
+from tests.support.oracles.reference_loop import validate_invoices_loop, validate_transactions_loop
 from lexoffice.source.invoices import iter_invoice_frames
 from lexoffice.source.transactions import iter_transaction_frames
 from lexoffice.validation.invoices import validate_invoices

@@ -2,7 +2,7 @@
 
 Staging a million rows cannot afford a Python function call per field (``payloads.text``, ``jsonable``,
 ``json.dumps`` …). These helpers turn a prepared column (``lexoffice.source.frames``) into a plain list in
-one pass, with exactly the result the per-row helpers give; ``demo/oracles/reference_rows.py`` keeps the
+one pass, with exactly the result the per-row helpers give; ``tests/support/oracles/reference_rows.py`` keeps the
 per-row definition and tests/source/test_columnar_builders.py checks that both agree on every value.
 """
 
