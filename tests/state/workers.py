@@ -84,22 +84,29 @@ def take_lease_and_wait(url: str, org_key: str, ttl_seconds: float, ready: Any) 
     time.sleep(600)
 
 
-def acquire_slots(url: str, key: str, rounds: int, rate: float, barrier: Any, results: Any) -> None:
-    """Acquire ``rounds`` slots; report each slot the limiter reserved and when ``acquire`` let us go."""
-    from lexoffice.state import make_engine
-    from lexoffice.state.locks import DbRateLimiter, RateSlot
-
-    engine = make_engine(url)
-    limiter = DbRateLimiter(engine, interval_seconds=1 / rate)
+def record_slots(limiter: Any) -> list[float]:
+    """Wrap ``limiter.reserve_slot`` so every slot it reserves is appended to the returned list: the slots are
+    the limiter's own decisions, judged without the scheduling noise of a loaded machine."""
     slots: list[float] = []
     reserve_slot = limiter.reserve_slot
 
-    def recording(slot_key: str) -> RateSlot:
-        slot = reserve_slot(slot_key)
+    def recording(key: str) -> Any:
+        slot = reserve_slot(key)
         slots.append(slot.at)
         return slot
 
-    limiter.reserve_slot = recording  # type: ignore[method-assign]
+    limiter.reserve_slot = recording
+    return slots
+
+
+def acquire_slots(url: str, key: str, rounds: int, rate: float, barrier: Any, results: Any) -> None:
+    """Acquire ``rounds`` slots; report each slot the limiter reserved and when ``acquire`` let us go."""
+    from lexoffice.state import make_engine
+    from lexoffice.state.locks import DbRateLimiter
+
+    engine = make_engine(url)
+    limiter = DbRateLimiter(engine, interval_seconds=1 / rate)
+    slots = record_slots(limiter)
     barrier.wait(timeout=60)
     released = []
     for _ in range(rounds):
@@ -115,19 +122,11 @@ def profile_calls(url: str, base_url: str, api_key: str, rate_key: str, rounds: 
     from lexoffice.client import ApiKeyAuth, LexofficeClient
     from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
     from lexoffice.state import make_engine
-    from lexoffice.state.locks import DbRateLimiter, RateSlot
+    from lexoffice.state.locks import DbRateLimiter
 
     engine = make_engine(url)
     limiter = DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS)
-    slots: list[float] = []
-    reserve_slot = limiter.reserve_slot
-
-    def recording(key: str) -> RateSlot:
-        slot = reserve_slot(key)
-        slots.append(slot.at)
-        return slot
-
-    limiter.reserve_slot = recording  # type: ignore[method-assign]
+    slots = record_slots(limiter)
     client = LexofficeClient(base_url, ApiKeyAuth(api_key), rate_limiter=limiter, rate_key=rate_key)
     barrier.wait(timeout=60)
     names = [client.get_profile().get("companyName") for _ in range(rounds)]
