@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lexoffice.documents import Stream
+from lexoffice.payloads import MAX_SOURCE_ID
 from lexoffice.source import tables as src
 from lexoffice.state import lexware_status, outbox
 from lexoffice.state.schema import outbox as outbox_table
@@ -327,6 +328,13 @@ def _outbox_walk(conn: sa.Connection, tenant_id: str, stream: Stream, segment: _
         _ordered(statement, segment.key, o.doc_key, descending).limit(limit))]
 
 
+def _long_id_rows(conn: sa.Connection, base: sa.Select[Any], id_col: Any,
+                  doc_key: Callable[[str], str]) -> dict[str, Any]:
+    """Source rows whose id is too long to be its own outbox key (the key holds its hash, which no query can
+    join back): few, so they are read by length and keyed in Python."""
+    return {doc_key(r.id): r for r in conn.execute(base.where(sa.func.length(id_col) > MAX_SOURCE_ID))}
+
+
 def accounts(source: sa.Engine, company_id: str) -> list[tuple[str, str]]:
     """(account id, name) of a bank company's own accounts, for the account filter."""
     a = src.accounts
@@ -363,8 +371,10 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
         with source_engine.connect() as conn:
             if segment.in_outbox:
                 ids = [key[len(prefix):] for _, key in walked if key.startswith(prefix)]
-                found = {r.id: r for r in conn.execute(base.where(id_col.in_(ids)))} if ids else {}
-                positions = [((value, key), found.get(key[len(prefix):])) for value, key in walked]
+                found = {doc_key(r.id): r for r in conn.execute(base.where(id_col.in_(ids)))} if ids else {}
+                if any(key.startswith(prefix + "#") for _, key in walked):
+                    found.update(_long_id_rows(conn, base, id_col, doc_key))
+                positions = [((value, key), found.get(key)) for value, key in walked]
             else:
                 source_rows = conn.execute(_source_walk(base, id_col, segment, query.descending, bound, batch)).all()
                 positions = [((getattr(r, "sort_value", None), r.id), r) for r in source_rows]
