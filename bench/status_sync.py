@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pendulum
@@ -56,6 +56,27 @@ def _plan(index: int) -> list[tuple[str, dict[str, Any]]]:
     return []
 
 
+def _staged(key: str) -> Any:
+    """A sent-to-be draft in the outbox; its content does not matter to the status sync."""
+    from lexoffice.documents import StagedDocument, content_hash
+
+    return StagedDocument(doc_key=key, content_hash=content_hash(key), payload={"title": "Rechnung"}, reasons=(),
+                          source_ref=f"RE-{key}", event_time=datetime(2026, 10, 1, tzinfo=UTC), group_key=None,
+                          sort_key=key, related={})
+
+
+def _draft_body(doc_key: str) -> dict[str, Any]:
+    """A valid draft as the delivery would create it (the reference line marks it as ours)."""
+    from lexoffice.payloads import REFERENCE_MARKER
+
+    return {"voucherDate": "2026-10-01T00:00:00.000+02:00",
+            "address": {"name": "Status GmbH", "countryCode": "DE"},
+            "lineItems": [{"type": "custom", "name": "Leistung", "quantity": 1, "unitName": "Stück",
+                           "unitPrice": {"currency": "EUR", "netAmount": 100, "taxRatePercentage": 19}}],
+            "totalPrice": {"currency": "EUR"}, "taxConditions": {"taxType": "net"},
+            "shippingConditions": {"shippingType": "none"}, "remark": f"{REFERENCE_MARKER}{doc_key}"}
+
+
 def measure(infra: Infra, documents: int) -> SyncRun:
     from lexoffice.client import ApiKeyAuth, LexofficeClient
     from lexoffice.followup.status_sync import run_for_tenant
@@ -63,8 +84,6 @@ def measure(infra: Infra, documents: int) -> SyncRun:
     from lexoffice.state.db import init_db, make_engine
     from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
     from lexoffice.state.locks import DbRateLimiter
-    from tests.sandbox.support import invoice_body
-    from tests.state.helpers import doc
 
     run = SyncRun(documents)
     engine = make_engine(infra.database("status_state"))
@@ -77,13 +96,13 @@ def measure(infra: Infra, documents: int) -> SyncRun:
                            invoice_company_id="c1")
         tenants.record_connect(engine, TENANT, organization_id=org_id, at=pendulum.now("UTC") - timedelta(days=2))
         keys = [f"draft:{i:06d}" for i in range(documents)]
-        outbox.stage(engine, tenant_id=TENANT, stream=STREAM, docs=[doc(k) for k in keys])
+        outbox.stage(engine, tenant_id=TENANT, stream=STREAM, docs=[_staged(k) for k in keys])
         yesterday = pendulum.now("UTC") - timedelta(days=1)
         ids: dict[str, str] = {}
         with LexofficeClient(base, ApiKeyAuth(key), allow_insecure_http=True) as client:
             for row in outbox.rows(engine, tenant_id=TENANT, stream=STREAM):
                 outbox.claim(engine, row.id)
-                ids[row.doc_key] = client.create_invoice(invoice_body(remark=f"lxa:{row.doc_key}"))["id"]
+                ids[row.doc_key] = client.create_invoice(_draft_body(row.doc_key))["id"]
                 outbox.mark_sent(engine, row.id, lexware_id=ids[row.doc_key], sent_at=yesterday)
         admin = requests.Session()
         for index, doc_key in enumerate(keys):
