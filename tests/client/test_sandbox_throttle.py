@@ -18,7 +18,10 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 
 @pytest.fixture
 def org(sandbox):
-    return create_org(sandbox, rate_limit_per_second=2.0)  # Lexware's documented limit
+    # Lexware's documented limit, with the burst of 2 the arrival check below allows: these tests judge the
+    # in-process bucket's pacing, not a loaded machine's jitter against the no-burst default (that is
+    # tests/state/test_rate_limit_sandbox.py's and the delivery benchmark's).
+    return create_org(sandbox, rate_limit_per_second=2.0, rate_limit_burst=2)
 
 
 def _assert_at_most_two_per_second(times: list[float], *, jitter: float = 0.05) -> None:
