@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", "", "none"}
 
 
 def as_bool(value: Any) -> bool:
@@ -17,6 +18,19 @@ def as_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in _TRUE if value is not None else False
+
+
+def strict_bool(value: Any, *, name: str) -> bool:
+    """A yes/no choice a person made (a trigger param): unset is no, the words of :func:`as_bool` and their
+    opposites are read, anything else is a ValueError naming ``name`` (a typo must not silently mean "no")."""
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"'{name}' must be true or false, got {value!r}")
 
 
 def number_from_env(env: str, default: float, *, unit: str, example: str, zero_allowed: bool = False,

@@ -178,14 +178,12 @@ class LexofficeReportOperator(LexofficeTenantOperator):
 
 
 def _as_flag(value: Any, task_id: str) -> bool:
-    if isinstance(value, bool) or value is None:
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off", "", "none"):
-        return False
-    raise AirflowFailException(f"{task_id}: 'dry_run' must be true or false, got {value!r}")
+    from lexoffice.settings import strict_bool
+
+    try:
+        return strict_bool(value, name="dry_run")
+    except ValueError as err:
+        raise AirflowFailException(f"{task_id}: {err}") from None
 
 
 def _as_date_text(value: Any) -> str | None:
