@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from lexoffice.documents import Stream
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from lexoffice.provider.hooks import LexofficeHook
 
-STREAMS = ("invoices", "transactions")
+STREAMS = tuple(s.value for s in Stream)  # the one list of streams (documents.Stream)
 #: The deliver operators' outlet. An alias emits an event only for what ``execute`` adds to it, so a run that
 #: delivered nothing (or a dry run) wakes no downstream DAG.
 DELIVERED = AssetAlias("lexoffice_delivered")
