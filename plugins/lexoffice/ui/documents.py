@@ -359,6 +359,7 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
     segments = _segments(query.sort, query.descending, columns)
     index, bound = _decode(query.cursor, query) if query.cursor else (0, None)
     queued_ids = set(queued)
+    long_id_rows: dict[str, Any] | None = None
     rows: list[DocumentRow] = []
     scanned = 0
     while index < len(segments) and len(rows) < query.page_size and scanned < MAX_SCAN:
@@ -372,8 +373,9 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
             if segment.in_outbox:
                 ids = [key[len(prefix):] for _, key in walked if key.startswith(prefix)]
                 found = {doc_key(r.id): r for r in conn.execute(base.where(id_col.in_(ids)))} if ids else {}
-                if any(key.startswith(prefix + "#") for _, key in walked):
-                    found.update(_long_id_rows(conn, base, id_col, doc_key))
+                if long_id_rows is None and any(key.startswith(prefix + "#") for _, key in walked):
+                    long_id_rows = _long_id_rows(conn, base, id_col, doc_key)  # once per page, not per batch
+                found.update(long_id_rows or {})
                 positions = [((value, key), found.get(key)) for value, key in walked]
             else:
                 source_rows = conn.execute(_source_walk(base, id_col, segment, query.descending, bound, batch)).all()
