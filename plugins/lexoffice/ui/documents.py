@@ -300,9 +300,15 @@ def _transaction_source(company_id: str, query: Query) -> tuple[sa.Select[Any], 
     return statement, t.c.id, columns
 
 
+def _source_statement(stream: Stream, company_id: str,
+                      query: Query) -> tuple[sa.Select[Any], Any, dict[str, Any]]:
+    """The stream's source query for the page: (statement, id column, sortable columns)."""
+    return (_invoice_source if stream == Stream.INVOICES else _transaction_source)(company_id, query)
+
+
 def walk_statement(stream: Stream, company_id: str, query: Query, limit: int) -> sa.Select[Any]:
     """The source statement of a page's first segment (for EXPLAIN in the tests and the benchmark)."""
-    base, id_col, columns = (_invoice_source if stream == Stream.INVOICES else _transaction_source)(company_id, query)
+    base, id_col, columns = _source_statement(stream, company_id, query)
     segment_index, bound = _decode(query.cursor, query) if query.cursor else (0, None)
     segment = _segments(query.sort, query.descending, columns)[segment_index]
     return _source_walk(base, id_col, segment, query.descending, bound, limit)
@@ -352,10 +358,9 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
     """One page of rows. ``queued``: source ids in the selection of a run that has not finished yet."""
     if query.sort not in SORTS[stream]:
         raise QueryError(f"Sortierung 'sort' {query.sort!r} gibt es hier nicht; erlaubt: {', '.join(SORTS[stream])}")
-    builder = _invoice_source if stream == Stream.INVOICES else _transaction_source
     doc_key = spec_of(stream).doc_key
     prefix = doc_key("")
-    base, id_col, columns = builder(company_id, query)
+    base, id_col, columns = _source_statement(stream, company_id, query)
     segments = _segments(query.sort, query.descending, columns)
     index, bound = _decode(query.cursor, query) if query.cursor else (0, None)
     queued_ids = set(queued)
