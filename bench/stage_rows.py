@@ -62,7 +62,7 @@ def large_row(run: StageRun) -> Row:
 def memory_row(result: StreamResult) -> Row:
     noun, _, _ = NOUN[result.stream]
     key = f"3.memory.{result.stream}"
-    label = f"Staging memory as {noun} grow (sampled peak RSS of the staging process)"
+    label = f"Staging memory as {noun} grow (peak RSS of the staging process)"
     small, large = result.small_median, result.large
     target = f"flat: the larger run's peak <= {FLAT_GROWTH:g} x the smaller's, < 1 GB"
     if large is None or small.error or large.error or not small.python_peak_mb:

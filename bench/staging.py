@@ -69,7 +69,7 @@ class StageRun:
     seconds: float = 0.0
     cpu_seconds: float = 0.0                 # the staging process, user + system, all threads
     counts: dict[str, int] = field(default_factory=dict)
-    python_peak_mb: float = 0.0              # sampled RSS of the staging process
+    python_peak_mb: float = 0.0              # peak RSS of the staging process (samples and its own high-water mark)
     postgres_peak_mb: float | None = None    # sampled RSS of its PostgreSQL backends (None: server elsewhere)
     samples: int = 0
     load: float = 0.0                        # 1-minute load average when the run ended
@@ -183,7 +183,8 @@ def _worker(config: dict[str, Any], conn: Connection) -> None:
         seconds = time.perf_counter() - began
         after = resource.getrusage(resource.RUSAGE_SELF)
         cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-        conn.send({"seconds": seconds, "cpu_seconds": cpu, "counts": result["counts"]})
+        conn.send({"seconds": seconds, "cpu_seconds": cpu, "counts": result["counts"],
+                   "peak_rss": after.ru_maxrss * 1024})  # Linux counts KiB; a peak between two samples
     except Exception as exc:  # reported in the table, never hidden
         conn.send({"error": f"{type(exc).__name__}: {exc}"})
 
@@ -202,13 +203,16 @@ class Sampler(threading.Thread):
         self._done = threading.Event()
 
     def run(self) -> None:
-        while not self._done.wait(SAMPLE_SECONDS):
+        # The first sample is taken at once: a small window can be staged before the first 0.1 s are up.
+        while True:
             try:
                 self.python_peak = max(self.python_peak, self.process.memory_info().rss)
             except psutil.Error:
                 return
             self.postgres_peak = max(self.postgres_peak, self._backends_rss())
             self.samples += 1
+            if self._done.wait(SAMPLE_SECONDS):
+                return
 
     def _backends_rss(self) -> int:
         if self.postmaster is None:
@@ -265,7 +269,7 @@ def stage(state_url: str, source: Source, stream: str, kind: str, nominal: int, 
         parent.send("go")
         report = parent.recv() if parent.poll(RUN_TIMEOUT) else {"error": f"not done in {RUN_TIMEOUT} s"}
         sampler.stop()
-        run.python_peak_mb = sampler.python_peak / 2**20
+        run.python_peak_mb = max(sampler.python_peak, report.get("peak_rss", 0)) / 2**20
         run.postgres_peak_mb = sampler.postgres_peak / 2**20 if postmaster is not None else None
         run.samples = sampler.samples
         run.load = os.getloadavg()[0]
