@@ -438,6 +438,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from lexoffice.provider.connections import client_factory
     from lexoffice.delivery import audit
     from lexoffice.state import tenants
+    from lexoffice.streams import SPECS
 
     engine = _state_engine(args)
     found = 0
@@ -451,11 +452,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         client = client_factory(engine)(tenant)
         try:
             since = date.fromisoformat(args.since) if args.since else None
-            results = []
-            if tenant.invoice_company_id and args.stream in (None, "invoices"):
-                results.append(audit.audit_invoices(engine, client, tenant, created_from=since))
-            if tenant.bank_company_id and args.stream in (None, "transactions"):
-                results.append(audit.audit_transactions(engine, client, tenant))
+            results = [audit.audit(engine, client, tenant, spec.stream, created_from=since)
+                       for spec in SPECS.values()
+                       if spec.company_id(tenant) and args.stream in (None, spec.stream.value)]
         finally:
             client.close()
         for result in results:

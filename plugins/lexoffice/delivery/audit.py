@@ -14,7 +14,7 @@ the API; the accountant sees them in Lexware Office's account view.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -133,6 +133,42 @@ def audit_transactions(engine: sa.Engine, client: LexofficeClient, tenant: Tenan
                                 f"{latest_id}) was not pushed by this project (a CSV import or another integration)")
     duplicates.replace(engine, tenant_id=tenant.tenant_id, stream=Stream.TRANSACTIONS, found=result.duplicates)
     return result
+
+
+def _cheap_invoices(engine: sa.Engine, client: LexofficeClient, tenant: Tenant, doc_keys: list[str],
+                    created_from: date | None) -> AuditResult:
+    rows = outbox.rows(engine, tenant_id=tenant.tenant_id, stream=Stream.INVOICES, doc_keys=doc_keys)
+    return check_uncertain_invoices(engine, client, tenant, rows)
+
+
+def _full_invoices(engine: sa.Engine, client: LexofficeClient, tenant: Tenant, doc_keys: list[str],
+                   created_from: date | None) -> AuditResult:
+    return audit_invoices(engine, client, tenant, created_from=created_from)
+
+
+def _latest_transactions(engine: sa.Engine, client: LexofficeClient, tenant: Tenant, doc_keys: list[str],
+                         created_from: date | None) -> AuditResult:
+    return audit_transactions(engine, client, tenant)  # the API offers nothing cheaper, nor anything fuller
+
+
+_Check = Callable[[sa.Engine, LexofficeClient, Tenant, list[str], "date | None"], AuditResult]
+#: per stream: (the report's cheap check of this run's documents, the full audit of ``lexoffice audit``)
+CHECKS: dict[Stream, tuple[_Check, _Check]] = {
+    Stream.INVOICES: (_cheap_invoices, _full_invoices),
+    Stream.TRANSACTIONS: (_latest_transactions, _latest_transactions),
+}
+
+
+def check_after_run(engine: sa.Engine, client: LexofficeClient, tenant: Tenant, stream: Stream | str,
+                    doc_keys: list[str]) -> AuditResult:
+    """The report's cheap duplicate check of the documents this run touched, the stream's way."""
+    return CHECKS[Stream(stream)][0](engine, client, tenant, doc_keys, None)
+
+
+def audit(engine: sa.Engine, client: LexofficeClient, tenant: Tenant, stream: Stream | str, *,
+          created_from: date | None = None) -> AuditResult:
+    """The full audit of one stream (``lexoffice audit``)."""
+    return CHECKS[Stream(stream)][1](engine, client, tenant, [], created_from)
 
 
 def describe(result: AuditResult) -> list[str]:

@@ -262,16 +262,11 @@ def _check_duplicates(engine: Any, tenant_id: str, stream: str, doc_keys: list[s
     """The report's cheap duplicate check: only documents whose outcome was uncertain in this run are looked up
     in Lexware (``lexoffice audit`` checks everything). A failure here is logged, never fails the report."""
     from lexoffice.delivery import audit
-    from lexoffice.state import outbox
 
     tenant = tenants.get_tenant(engine, tenant_id)
     client = hook.get_client()
     try:
-        if stream == Stream.INVOICES:
-            rows = outbox.rows(engine, tenant_id=tenant_id, stream=stream, doc_keys=doc_keys)
-            result = audit.check_uncertain_invoices(engine, client, tenant, rows)
-        else:
-            result = audit.audit_transactions(engine, client, tenant)
+        result = audit.check_after_run(engine, client, tenant, stream, doc_keys)
         for line in audit.describe(result):
             log.info("duplicate check: %s", line)
     except Exception as err:  # noqa: BLE001 - the report must still be written
