@@ -184,7 +184,7 @@ def create_app() -> FastAPI:
             "states": STATE_WORDS[lg], "ui_states": UI_STATES, "prefix": mount_path(request),
             "can_send": access.can_send(user, stream),
             "app_url": lexware_app_url(tenant.lexoffice_conn_id),
-            "accounts": documents.accounts(source, company) if stream == Stream.TRANSACTIONS else [],
+            "accounts": documents.accounts(source, stream, company),
             "next_url": f"?{urlencode([*params, ('cursor', result.next_cursor)])}" if result.next_cursor else None,
             "first_url": f"?{urlencode(params)}",
             "sort_urls": _sort_urls(params, stream, query),

@@ -121,7 +121,6 @@ class Page:
 
 INVOICE_SORTS = ("time", "number", "customer", "voucher_date", "gross", "state", "sent_at")
 TRANSACTION_SORTS = ("time", "amount", "counterparty", "state", "sent_at")
-SORTS: dict[Stream, tuple[str, ...]] = {Stream.INVOICES: INVOICE_SORTS, Stream.TRANSACTIONS: TRANSACTION_SORTS}
 # The stored states of each UI state (texts.ui_state), in the order "Status aufsteigend" shows them; "nicht
 # gesendet" also holds every document the outbox does not know. "in Warteschlange" is not stored: a queued row
 # sorts where its stored state puts it.
@@ -300,10 +299,51 @@ def _transaction_source(company_id: str, query: Query) -> tuple[sa.Select[Any], 
     return statement, t.c.id, columns
 
 
+def _no_amounts(conn: sa.Connection, ids: list[str]) -> dict[str, float]:
+    return {}  # a transaction carries its amount in its own row
+
+
+def _invoice_row(source: Any, common: dict[str, Any], amounts: dict[str, float],
+                 in_lexware: lexware_status.StatusRow | None) -> DocumentRow:
+    return DocumentRow(number=source.number or source.id, origin=source.origin or "manual",
+                       party=source.party or "", day=source.voucher_date, amount=amounts.get(source.id),
+                       lexware_status=in_lexware.status if in_lexware else None,
+                       voucher_number=in_lexware.voucher_number if in_lexware else None, **common)
+
+
+def _transaction_row(source: Any, common: dict[str, Any], amounts: dict[str, float],
+                     in_lexware: lexware_status.StatusRow | None) -> DocumentRow:
+    return DocumentRow(number=source.id, origin=source.account or "", party=source.party or "",
+                       day=source.booking_date, amount=float(source.amount) if source.amount is not None else None,
+                       purpose=source.purpose or "", **common)
+
+
+@dataclass(frozen=True)
+class PageStream:
+    """What the page shows of one stream: the orders it offers, its source query, how one row reads."""
+
+    sorts: tuple[str, ...]
+    #: (company id, query) -> (filtered statement, id column, the expression each sort key orders by)
+    source: Callable[[str, Query], tuple[sa.Select[Any], Any, dict[str, Any]]]
+    #: amounts read per page beside the source rows (a draft's gross total is the sum of its lines)
+    amounts: Callable[[sa.Connection, list[str]], dict[str, float]]
+    row: Callable[[Any, dict[str, Any], dict[str, float], lexware_status.StatusRow | None], DocumentRow]
+    #: the page offers a filter by the company's own bank accounts
+    account_filter: bool
+
+
+PAGE_STREAMS: dict[Stream, PageStream] = {
+    Stream.INVOICES: PageStream(INVOICE_SORTS, _invoice_source, _gross_amounts, _invoice_row, account_filter=False),
+    Stream.TRANSACTIONS: PageStream(TRANSACTION_SORTS, _transaction_source, _no_amounts, _transaction_row,
+                                    account_filter=True),
+}
+SORTS: dict[Stream, tuple[str, ...]] = {stream: shown.sorts for stream, shown in PAGE_STREAMS.items()}
+
+
 def _source_statement(stream: Stream, company_id: str,
                       query: Query) -> tuple[sa.Select[Any], Any, dict[str, Any]]:
     """The stream's source query for the page: (statement, id column, sortable columns)."""
-    return (_invoice_source if stream == Stream.INVOICES else _transaction_source)(company_id, query)
+    return PAGE_STREAMS[stream].source(company_id, query)
 
 
 def walk_statement(stream: Stream, company_id: str, query: Query, limit: int) -> sa.Select[Any]:
@@ -341,8 +381,10 @@ def _long_id_rows(conn: sa.Connection, base: sa.Select[Any], id_col: Any,
     return {doc_key(r.id): r for r in conn.execute(base.where(sa.func.length(id_col) > MAX_SOURCE_ID))}
 
 
-def accounts(source: sa.Engine, company_id: str) -> list[tuple[str, str]]:
-    """(account id, name) of a bank company's own accounts, for the account filter."""
+def accounts(source: sa.Engine, stream: Stream, company_id: str) -> list[tuple[str, str]]:
+    """(account id, name) of a bank company's own accounts, for the account filter (none where it has none)."""
+    if not PAGE_STREAMS[stream].account_filter:
+        return []
     a = src.accounts
     with source.connect() as conn:
         return [(r.id, r.name or r.iban) for r in conn.execute(
@@ -358,7 +400,8 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
     """One page of rows. ``queued``: source ids in the selection of a run that has not finished yet."""
     if query.sort not in SORTS[stream]:
         raise QueryError(f"Sortierung 'sort' {query.sort!r} gibt es hier nicht; erlaubt: {', '.join(SORTS[stream])}")
-    doc_key = spec_of(stream).doc_key
+    spec, shown = spec_of(stream), PAGE_STREAMS[stream]
+    doc_key = spec.doc_key
     prefix = doc_key("")
     base, id_col, columns = _source_statement(stream, company_id, query)
     segments = _segments(query.sort, query.descending, columns)
@@ -386,12 +429,12 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
                 source_rows = conn.execute(_source_walk(base, id_col, segment, query.descending, bound, batch)).all()
                 positions = [((getattr(r, "sort_value", None), r.id), r) for r in source_rows]
             present = [r for _, r in positions if r is not None]
-            amounts = _gross_amounts(conn, [r.id for r in present]) if stream == Stream.INVOICES else {}
+            amounts = shown.amounts(conn, [r.id for r in present])
         scanned += len(positions)
         keys = [doc_key(r.id) for r in present]
         stored = {r.doc_key: r for r in outbox.rows(state_engine, tenant_id=tenant_id, stream=stream, doc_keys=keys)}
         in_lexware = lexware_status.statuses(state_engine, tenant_id=tenant_id, stream=str(stream), doc_keys=keys) \
-            if stream == Stream.INVOICES else {}
+            if spec.follows_lexware_status else {}
         consumed = 0
         for position, source_row in positions:
             consumed += 1
@@ -401,7 +444,7 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
             key = doc_key(source_row.id)
             if segment.keep is not None and not segment.keep(stored.get(key)):
                 continue
-            row = _row(stream, source_row, stored.get(key), source_row.id in queued_ids, amounts, in_lexware.get(key))
+            row = _row(shown, source_row, stored.get(key), source_row.id in queued_ids, amounts, in_lexware.get(key))
             if query.states and row.state not in query.states:
                 continue
             rows.append(row)
@@ -413,7 +456,7 @@ def page(*, state_engine: sa.Engine, source_engine: sa.Engine, tenant_id: str, s
     return Page(rows=rows, next_cursor=next_cursor, scanned=scanned)
 
 
-def _row(stream: Stream, source: Any, stored: outbox.OutboxRow | None, queued: bool,
+def _row(shown: PageStream, source: Any, stored: outbox.OutboxRow | None, queued: bool,
          amounts: dict[str, float], in_lexware: lexware_status.StatusRow | None = None) -> DocumentRow:
     if in_lexware is not None and (stored is None or in_lexware.lexware_id != stored.lexware_id):
         in_lexware = None  # what Lexware said about an earlier id (a deleted draft sent again since)
@@ -426,11 +469,4 @@ def _row(stream: Stream, source: Any, stored: outbox.OutboxRow | None, queued: b
         "last_error": stored.last_error if stored else None,
         "changed_after_send": bool(stored.changed_after_send) if stored else False,
     }
-    if stream == Stream.INVOICES:
-        return DocumentRow(number=source.number or source.id, origin=source.origin or "manual",
-                           party=source.party or "", day=source.voucher_date, amount=amounts.get(source.id),
-                           lexware_status=in_lexware.status if in_lexware else None,
-                           voucher_number=in_lexware.voucher_number if in_lexware else None, **common)
-    return DocumentRow(number=source.id, origin=source.account or "", party=source.party or "",
-                       day=source.booking_date, amount=float(source.amount) if source.amount is not None else None,
-                       purpose=source.purpose or "", **common)
+    return shown.row(source, common, amounts, in_lexware)
