@@ -180,3 +180,23 @@ def test_the_checks_catch_what_they_are_for() -> None:
     found = imports_of("lexoffice.delivery.probe", "from lexoffice.delivery.invoices import _blocked_message\n",
                        is_package=False, known={"lexoffice.delivery", "lexoffice.delivery.invoices"})
     assert [imp.names for imp in found] == [("_blocked_message",)]
+
+
+def _imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("folder", ["bench", "plugins", "dags", "demo", "sandbox"])
+def test_nothing_outside_tests_imports_the_tests(folder: str) -> None:
+    """The benchmark, the package, the DAGs, the demo and the sandbox stand on their own (issue 16): tests may
+    use them, never the other way round."""
+    root = PACKAGE_ROOT.parent / folder
+    offenders = [str(path.relative_to(root.parent)) for path in sorted(root.rglob("*.py"))
+                 if "tests" in _imported_roots(path)]
+    assert offenders == []
