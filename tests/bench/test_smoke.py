@@ -73,7 +73,7 @@ def test_every_delivery_sent_each_draft_exactly_once(tiny_run: tuple[str, dict])
         assert run["error"] is None, key
         assert run["sent"] == run["docs"], key
         assert run["requests"]["invoice_posts"] == run["docs"], key  # executed POSTs, from the sandbox's log
-        # 429s are a figure (row 1), not a failure: on a loaded machine jitter beyond the limiter's 20 ms margin
+        # 429s are a figure (row 1), not a failure: on a loaded machine jitter beyond the limiter's 15 ms margin
         # costs one now and then, which Lexware never executes and the client retries (counted above: once each).
 
 

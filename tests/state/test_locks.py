@@ -175,7 +175,9 @@ def test_a_slow_commit_never_brings_two_requests_closer_than_the_interval(tmp_pa
         limiter.acquire("org-1")
         left.append(time.monotonic())
     gaps = [b - a for a, b in itertools.pairwise(left)]
-    assert min(gaps) >= 0.3, gaps
+    # This test reads the clock just after acquire returns, a moment after the limiter noted the departure: a
+    # pause of the test process right there shortens the gap it sees (CI saw that once). The bug left 0.1 s.
+    assert min(gaps) >= 0.3 - 0.01, gaps
     engine.dispose()
 
 

@@ -34,7 +34,7 @@ def _max_in_any_window(times: list[float], window: float) -> int:
 @pytest.mark.postgres
 def test_two_processes_never_exceed_two_requests_per_second(sandbox: SandboxServer, postgres_url: str) -> None:
     # Two senders interleave on one schedule: a process that wakes late for its slot lands closer to the other's
-    # next slot than the interval, and on a loaded machine that is more than the 20 ms margin now and then. The
+    # next slot than the interval, and on a loaded machine that is more than the 15 ms margin now and then. The
     # limiter's own promise (its slots, below) is what this test checks, so the organisation gets the burst of 2
     # that some sources claim Lexware has; the no-burst claim is the single sender's test below and the benchmark.
     org = sandbox.admin("POST", "/organizations", json={"company_name": "Takt & Söhne GmbH", "rate_limit_burst": 2})
@@ -60,7 +60,7 @@ def test_the_dags_limiter_gets_no_429_from_a_bucket_without_burst(postgres_url: 
     default bucket (2/s, capacity 1: no burst) with a simulated network round trip of 150 ms: every request
     is executed, none answered 429 (the client here does not retry, so a 429 would fail the test).
 
-    The margin (20 ms) is for the jitter of a network and a sender with a core to itself; on a machine whose
+    The margin (15 ms) is for the jitter of a network and a sender with a core to itself; on a machine whose
     run queue is many processes long, any process waits tens of milliseconds now and then, which the benchmark
     reports (docs/benchmarks.md). So that this test checks the limiter and not the machine's load, the sandbox
     (a sandbox of its own) and this sender run at a higher scheduling priority where permitted. A limiter

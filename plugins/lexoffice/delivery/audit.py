@@ -151,7 +151,7 @@ def _latest_transactions(engine: sa.Engine, client: LexofficeClient, tenant: Ten
     return audit_transactions(engine, client, tenant)  # the API offers nothing cheaper, nor anything fuller
 
 
-_Check = Callable[[sa.Engine, LexofficeClient, Tenant, list[str], "date | None"], AuditResult]
+_Check = Callable[[sa.Engine, LexofficeClient, Tenant, list[str], date | None], AuditResult]
 #: per stream: (the report's cheap check of this run's documents, the full audit of ``lexoffice audit``)
 CHECKS: dict[Stream, tuple[_Check, _Check]] = {
     Stream.INVOICES: (_cheap_invoices, _full_invoices),
