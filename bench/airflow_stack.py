@@ -1,10 +1,10 @@
 """A real Airflow on 127.0.0.1 for the benchmarks that need one, and the night they measure.
 
-``airflow scheduler`` (LocalExecutor), ``dag-processor`` and ``api-server`` as separate processes, SimpleAuthManager
-with one known admin, connections from a file (a secrets backend); the sandbox over HTTP; a field-service source
-with companies, customers and one-line drafts; tenants connected to sandbox organisations. Used by
-``tenant_overhead.py`` (N tenants, one draft each) and ``ui_send.py`` (one tenant, a few drafts, a browser).
-Standalone on purpose (issue 16: bench/ does not import tests.support).
+``airflow scheduler`` (LocalExecutor), ``dag-processor`` and ``api-server`` as separate processes,
+SimpleAuthManager with one known admin, connections in the environment (``AIRFLOW_CONN_*``); the sandbox over
+HTTP; a field-service source with companies, customers and one-line drafts; tenants connected to sandbox
+organisations. Used by ``tenant_overhead.py`` (N tenants, one draft each) and ``ui_send.py`` (one tenant, a
+few drafts, a browser). Standalone on purpose (issue 16: bench/ does not import tests.support).
 """
 
 from __future__ import annotations
@@ -184,7 +184,8 @@ def seed_world(n: int, *, sandbox: str, state_url: str, home: Path, drafts: int 
 
 
 class Airflow:
-    """scheduler + dag-processor + api-server on 127.0.0.1, connections from a file (a secrets backend)."""
+    """scheduler + dag-processor + api-server on 127.0.0.1, connections in the environment, as a deployment sets
+    them (``seed_world`` writes them to ``connections.json`` in the Airflow home)."""
 
     def __init__(self, home: Path, metadata_url: str, parallelism: int) -> None:
         self.home, self.port = home, free_port()
@@ -207,10 +208,13 @@ class Airflow:
             "AIRFLOW__API_AUTH__JWT_SECRET": "bench-jwt-secret-" + "x" * 48,
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "3600",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
-            "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"connections_file_path": str(home / "connections.json")}),
             "LEXOFFICE_TOKEN_KEY": "bench-token-key",
         })
+        # One environment variable per connection: a task's lookup reads just its own. (A connections file
+        # behind LocalFilesystemBackend is read whole at every lookup, and Airflow's secrets masker compiles a
+        # regex over every password it has seen so far: with 2,000 tenants each task spent minutes there.)
+        for conn_id, conn in json.loads((home / "connections.json").read_text()).items():
+            self.env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def run(self, *args: str) -> None:
