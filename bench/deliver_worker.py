@@ -19,10 +19,9 @@ from bench.pacing import FixedSleep
 
 def _limiter(kind: str, state: Any, fixed_sleep: float) -> Any:
     if kind == Limiter.DB:
-        from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
-        from lexoffice.state.locks import DbRateLimiter
+        from lexoffice.provider.connections import rate_limiter
 
-        return DbRateLimiter(state, interval_seconds=SAFE_INTERVAL_SECONDS)  # as connections.client_factory
+        return rate_limiter(state)  # the one connections.client_factory gives the DAGs
     if kind == Limiter.FIXED_SLEEP:
         return FixedSleep(fixed_sleep)
     raise ValueError(f"unknown limiter {kind!r}")

@@ -82,8 +82,7 @@ def measure(infra: Infra, documents: int) -> SyncRun:
     from lexoffice.followup.status_sync import run_for_tenant
     from lexoffice.state import lexware_status, outbox, tenants
     from lexoffice.state.db import init_db, make_engine
-    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
-    from lexoffice.state.locks import DbRateLimiter
+    from lexoffice.provider.connections import rate_limiter
 
     run = SyncRun(documents)
     engine = make_engine(infra.database("status_state"))
@@ -118,7 +117,7 @@ def measure(infra: Infra, documents: int) -> SyncRun:
         run.expected_first = expected_requests(open_now, len(left) - open_now, run.deleted)
         run.expected_second = expected_requests(open_now, len(left) - open_now, 0)
 
-        limiter = DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS)
+        limiter = rate_limiter(engine)  # the DAGs' limiter
         tenant = tenants.get_tenant(engine, TENANT)
 
         def client_factory(_: Any) -> Any:

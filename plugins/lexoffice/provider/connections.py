@@ -58,24 +58,28 @@ def state_engine() -> Any:
     return engine
 
 
+def rate_limiter(engine: Any) -> Any:
+    """The limiter the DAGs send with: one slot schedule per Lexware organisation in the state DB, shared by every
+    process, ``SAFE_INTERVAL_SECONDS`` apart."""
+    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
+    from lexoffice.state.locks import DbRateLimiter
+
+    return DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS)
+
+
 def client_factory(engine: Any):  # noqa: ANN201 - returns a callable(tenant) -> LexofficeClient
     """Clients for tenants: OAuth tokens in the state DB, one rate budget per Lexware organisation across processes."""
-    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
-    from lexoffice.state.locks import DbRateLimiter
-
-    limiter = DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS)
-    return lambda tenant: tenant_hook(engine, tenant, rate_limiter=limiter).get_client()
+    limiter = rate_limiter(engine)
+    return lambda tenant: tenant_hook(engine, tenant, limiter=limiter).get_client()
 
 
-def tenant_hook(engine: Any, tenant: Any, *, rate_limiter: Any = None) -> Any:
+def tenant_hook(engine: Any, tenant: Any, *, limiter: Any = None) -> Any:
     """The tenant's LexofficeHook: OAuth tokens in the state DB, the rate budget of its Lexware organisation
     (shared by every process that sends to it)."""
-    from lexoffice.client.throttle import SAFE_INTERVAL_SECONDS
     from lexoffice.provider.hooks import LexofficeHook
-    from lexoffice.state.locks import DbRateLimiter
     from lexoffice.state.tokens import DbTokenStore
 
     store = DbTokenStore(engine) if tenant.auth_mode == "oauth" else None
     return LexofficeHook(tenant.lexoffice_conn_id, token_store=store,
-                         rate_limiter=rate_limiter or DbRateLimiter(engine, interval_seconds=SAFE_INTERVAL_SECONDS),
+                         rate_limiter=limiter or rate_limiter(engine),
                          rate_key=tenant.organization_id or tenant.tenant_id)

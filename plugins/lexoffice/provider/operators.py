@@ -152,8 +152,9 @@ class LexofficeStatusOperator(LexofficeTenantOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from lexoffice.provider import tasks
+        from lexoffice.streams import spec_of
 
-        if self.stream != "invoices":
+        if not spec_of(self.stream).follows_lexware_status:
             raise AirflowFailException(f"{self.task_id}: only invoices have a status in Lexware to follow")
         return tasks.sync_status(self.tenant_id, self.source_conn_id, self._labelled(context), self.options(context),
                                  engine=self.state_engine)

@@ -232,11 +232,10 @@ def report(stream: str, tenant_id: str, context: dict[str, Any], params: dict[st
         delivery = delivered
     if delivery and delivery.get("uncertain") and not delivery.get("dry_run"):
         _check_duplicates(engine, tenant_id, stream, delivery["uncertain"], hook())
-    stage = staged
     note = last.message if last is not None and last.status not in ("blocked", "delivered") else None
-    if stage and stage.get("skipped"):
-        note = stage["skipped"] + (f"; {note}" if note else "")
-    text = reporting.run_report(engine, tenant_id=tenant_id, stream=stream, stage=stage, delivery=delivery,
+    if staged and staged.get("skipped"):
+        note = staged["skipped"] + (f"; {note}" if note else "")
+    text = reporting.run_report(engine, tenant_id=tenant_id, stream=stream, stage=staged, delivery=delivery,
                                 blocked=blocked, note=note, status_sync=status_sync, run_id=context["run_id"])
     for line in text.splitlines():
         log.info("%s", line)
@@ -249,7 +248,7 @@ def report(stream: str, tenant_id: str, context: dict[str, Any], params: dict[st
         # The report is the leaf task: failing it makes the DAG run fail, so alerting fires.
         raise AirflowFailException(f"delivery blocked: {blocked}")
     if params.get("document_ids") and not params.get("dry_run"):
-        not_sent = reporting.selection_not_sent(engine, tenant_id=tenant_id, stream=stream, stage=stage or {})
+        not_sent = reporting.selection_not_sent(engine, tenant_id=tenant_id, stream=stream, stage=staged or {})
         if not_sent:
             # A person chose these documents and expects them in Lexware Office: a green run would hide that.
             raise AirflowFailException(
