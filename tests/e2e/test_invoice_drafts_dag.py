@@ -85,7 +85,7 @@ def test_dry_run_sends_nothing_and_selection_sends_exactly_the_selected(world: W
     assert str(dry.state) == "success", task_states(dry)
     assert world.lexware("nord", "invoices") == []
     preview = [ti for ti in dry.get_task_instances() if ti.task_id == "tenant.deliver"][0].xcom_pull(
-        task_ids="tenant.deliver", map_indexes=0)
+        task_ids="tenant.deliver", map_indexes=0)["nord"]  # a batch's results are keyed by tenant id
     assert sorted(item["doc_key"] for item in preview["would_send"]) == sorted(
         r.doc_key for r in world.outbox("nord", "invoices"))
     assert len(preview["would_send"]) == 2

@@ -174,10 +174,10 @@ def test_the_requests_counter_counts_what_reached_lexware_and_each_send_is_logge
 
     run = world.run_dag(DAG_ID, logical_date=nightly("2026-10-05"))
     assert str(run.state) == "success", task_states(run)
-    delivered = ti_of(run, "tenant.deliver").xcom_pull(task_ids="tenant.deliver", map_indexes=0)
+    delivered = ti_of(run, "tenant.deliver").xcom_pull(task_ids="tenant.deliver", map_indexes=0)["nord"]
     seen = len(world.sandbox.admin("GET", f"/organizations/{org}/requests")) - before
     # The invoice DAG's status step reads Lexware after the delivery; its requests are counted on its own.
-    synced = ti_of(run, "tenant.status").xcom_pull(task_ids="tenant.status", map_indexes=0)
+    synced = ti_of(run, "tenant.status").xcom_pull(task_ids="tenant.status", map_indexes=0)["nord"]
     assert delivered["sent"] == 2
     assert delivered["requests"] > 0
     assert delivered["requests"] + synced["requests"] == seen

@@ -61,7 +61,7 @@ def test_status_is_read_back_after_delivery_and_written_to_the_source(world: Wor
     second = world.run_dag(DAG_ID, logical_date=nightly("2026-10-06"))
     assert str(second.state) == "success", task_states(second)
     summary = next(ti for ti in second.get_task_instances() if ti.task_id == "tenant.status").xcom_pull(
-        task_ids="tenant.status", map_indexes=0)
+        task_ids="tenant.status", map_indexes=0)["nord"]
     assert (summary["open_before"], summary["deleted"], summary["changed"]) == (3, 1, 2)
     # profile, one voucher-list page of open and one of settled invoices, one look-up of the deleted draft
     assert summary["requests"] == 4 and summary["written_back"] == 2  # d1 and d2 changed; d3 is not rewritten

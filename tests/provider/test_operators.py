@@ -10,7 +10,7 @@ from unittest import mock
 import pendulum
 import pytest
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from lexoffice.provider.hooks import LexofficeHook
 from lexoffice.provider.operators import (
@@ -78,11 +78,23 @@ class TestOptions:
     @pytest.mark.parametrize("tenant", ["", None, {"name": "no id"}])
     def test_a_tenant_without_id_is_refused(self, tenant: object) -> None:
         with pytest.raises(AirflowFailException, match="'tenant' must be a tenant id"):
-            _ = self._op(tenant=tenant).tenant_id
+            _ = self._op(tenant=tenant).batch
+
+    @pytest.mark.parametrize("tenants", [[], "acme", {"tenant_id": "acme"}, ["acme", ""]])
+    def test_a_batch_that_is_no_list_of_tenants_is_refused(self, tenants: object) -> None:
+        with pytest.raises(AirflowFailException, match="'tenants' must be"):
+            _ = LexofficeStageOperator(task_id="stage", stream="invoices", tenants=tenants).batch
+
+    def test_one_tenant_or_a_batch_not_both(self) -> None:
+        with pytest.raises(ValueError, match="'tenant' \\(one\\) or 'tenants' \\(a batch\\), not both"):
+            LexofficeStageOperator(task_id="stage", stream="invoices", tenant="a", tenants=["b"])
 
     def test_the_grid_label_is_the_tenants_name(self) -> None:
         assert self._op().tenant_label == "Acme GmbH"
         assert self._op(tenant="acme").tenant_label == "acme"
+        batch = LexofficeStageOperator(task_id="stage", stream="invoices",
+                                       tenants=[TENANT, "beta", {"tenant_id": "zeta", "name": "Zeta AG"}])
+        assert batch.tenant_label == "Acme GmbH … Zeta AG (3 Mandanten)"
 
     def test_an_unknown_stream_is_refused_when_the_dag_is_parsed(self) -> None:
         with pytest.raises(ValueError, match="stream must be one of invoices, transactions"):
@@ -112,7 +124,8 @@ class TestExecute:
         op = LexofficeDeliverOperator(task_id="deliver", stream="transactions", tenant="acme", source_conn_id="b",
                                       staged={"doc_keys": ["k1"]})
         op.state_engine = object()
-        op.hook = hook = mock.MagicMock(spec=LexofficeHook)
+        hook = mock.MagicMock(spec=LexofficeHook)
+        op.hook_for = mock.Mock(return_value=hook)
         context = {**_context(), "outlet_events": mock.MagicMock()}
         assert op.execute(context) == {"sent": 2}
         args, kwargs = deliver.call_args
@@ -124,7 +137,7 @@ class TestExecute:
     @pytest.mark.parametrize("result", [{"sent": 0, "reconciled_sent": 0}, {"sent": 0, "dry_run": True}])
     def test_nothing_delivered_emits_no_asset_event(self, result: dict[str, object]) -> None:
         op = LexofficeDeliverOperator(task_id="deliver", stream="invoices", tenant="acme", source_conn_id="f")
-        op.state_engine, op.hook = object(), object()
+        op.state_engine, op.hook_for = object(), mock.Mock()
         context = {**_context(), "outlet_events": mock.MagicMock()}
         with mock.patch("lexoffice.provider.tasks.deliver", return_value=result):
             op.execute(context)
@@ -142,8 +155,36 @@ class TestExecute:
         op.execute(_context())
         kwargs = report.call_args.kwargs
         assert (kwargs["staged"], kwargs["delivered"], kwargs["status_sync"]) == ({"s": 1}, None, {"t": 1})
-        op.hook = sentinel = object()
+        op.hook_for = mock.Mock(return_value=(sentinel := object()))
         assert kwargs["hook"]() is sentinel  # only the duplicate check builds the hook
+        op.hook_for.assert_called_once_with("acme")
+
+    def test_a_batch_returns_results_by_tenant_and_a_failing_tenant_stops_no_other(self) -> None:
+        def stage(stream: str, tenant_id: str, *_: object, **__: object) -> dict[str, object]:
+            if tenant_id == "beta":
+                raise RuntimeError("Quelle nicht erreichbar")
+            return {"counts": {"pending": 1}}
+
+        op = LexofficeStageOperator(task_id="stage", stream="invoices", tenants=[TENANT, "beta", "gamma"],
+                                    source_conn_id="src")
+        op.state_engine = object()
+        last_try = {**_context(), "ti": mock.Mock(try_number=2, max_tries=1)}
+        with mock.patch("lexoffice.provider.tasks.stage", side_effect=stage):
+            assert op.execute(last_try) == {"acme": {"counts": {"pending": 1}}, "gamma": {"counts": {"pending": 1}},
+                                            "beta": {"failed": "Quelle nicht erreichbar"}}
+            with pytest.raises(AirflowException, match="retries the batch"):  # a try is left: Airflow retries
+                op.execute({**_context(), "ti": mock.Mock(try_number=1, max_tries=1)})
+
+    @mock.patch("lexoffice.provider.tasks.deliver", return_value={"sent": 1})
+    def test_a_batchs_deliver_skips_the_tenants_that_were_not_staged(self, deliver: mock.MagicMock) -> None:
+        op = LexofficeDeliverOperator(task_id="deliver", stream="invoices", tenants=["acme", "beta"],
+                                      source_conn_id="f", staged={"acme": {"doc_keys": None},
+                                                                  "beta": {"failed": "Quelle nicht erreichbar"}})
+        op.state_engine, op.hook_for = object(), mock.Mock()
+        result = op.execute({**_context(), "outlet_events": mock.MagicMock()})
+        assert result["acme"] == {"sent": 1}
+        assert "not staged, nothing sent: Quelle nicht erreichbar" in result["beta"]["failed"]
+        assert [c.args[1] for c in deliver.call_args_list] == ["acme"]
 
     def test_status_is_for_invoices_only(self) -> None:
         op = LexofficeStatusOperator(task_id="status", stream="transactions", tenant="acme")
@@ -159,7 +200,7 @@ class TestHook:
                            organization_id="org-1")
         with mock.patch("lexoffice.state.tenants.get_tenant", return_value=tenant) as get_tenant, \
                 mock.patch("lexoffice.state.locks.DbRateLimiter"):
-            first, second = op.hook, op.hook
+            first, second = op.hook_for("acme"), op.hook_for("acme")
         assert first is second and get_tenant.call_count == 1
         assert (first.lexoffice_conn_id, first.rate_key) == ("lexoffice_acme", "org-1")
 

@@ -1,8 +1,8 @@
 """Builds the two DAGs (one per stream) from one definition, so both behave the same way.
 
-Per tenant (a mapped task group of the provider's operators, labelled with the tenant's name): stage -> deliver
--> report; invoices also read back their Lexware status between deliver and report (stage -> deliver -> status
--> report). The operators take the trigger form's choices from the run's params. Heavy imports (pandas,
+Per batch of tenants (a mapped task group of the provider's operators, labelled with the tenant's name; one
+tenant per batch up to LEXOFFICE_TENANT_GROUPS tenants, see provider/batches.py): stage -> deliver -> report;
+invoices also read back their Lexware status between deliver and report (stage -> deliver -> status -> report). The operators take the trigger form's choices from the run's params. Heavy imports (pandas,
 SQLAlchemy, the client) happen inside the tasks, never at parse time.
 """
 
@@ -71,28 +71,27 @@ def build_dag(*, dag_id: str, stream: str, cron: str, source_conn_id: str, doc_m
     ) as dag:
 
         @task(task_id="select_tenants", retries=0)
-        def select_tenants() -> list[dict[str, str]]:
-            """Check the params and list the tenants of this stream (refuses invalid params with the reason)."""
+        def select_tenants() -> list[list[dict[str, str]]]:
+            """Check the params and share this stream's tenants out into batches (one tenant each while there
+            are at most LEXOFFICE_TENANT_GROUPS; refuses invalid params with the reason)."""
             from lexoffice.provider.tasks import select_tenants as impl
 
             return impl(stream, get_current_context())
 
         @task_group(group_id="tenant")
-        def per_tenant(tenant: dict[str, str]) -> None:
-            # A mapped group, so each tenant's deliver gets that tenant's stage result (same map index).
-            common: dict[str, Any] = {"stream": stream, "tenant": tenant, "source_conn_id": source_conn_id,
+        def per_batch(tenants: list[dict[str, str]]) -> None:
+            # A mapped group, so each batch's deliver gets that batch's stage result (same map index).
+            common: dict[str, Any] = {"stream": stream, "tenants": tenants, "source_conn_id": source_conn_id,
                                       "map_index_template": "{{ tenant_label }}"}
             staged = LexofficeStageOperator(task_id="stage", **common)
             delivered = LexofficeDeliverOperator(task_id="deliver", staged=staged.output, **common)
-            status = (LexofficeStatusOperator(task_id="status", **common)
-                      if spec_of(stream).follows_lexware_status else None)
-            if status is not None:  # transactions have no status in Lexware to follow
-                delivered >> status
+            status = (LexofficeStatusOperator(task_id="status", delivered=delivered.output, **common)
+                      if spec_of(stream).follows_lexware_status else None)  # transactions have no Lexware status
             LexofficeReportOperator(task_id="report", trigger_rule="all_done", retries=0, staged=staged.output,
                                     delivered=delivered.output, status=status.output if status else None,
                                     **common)
 
-        per_tenant.expand(tenant=select_tenants())
+        per_batch.expand(tenants=select_tenants())
 
     return dag
 

@@ -1,18 +1,21 @@
-"""The operators a DAG is built from: stage, deliver, status and report, for one tenant and one stream.
+"""The operators a DAG is built from: stage, deliver, status and report, for one tenant (or a batch of tenants)
+and one stream.
 
 Each is a thin ``BaseOperator`` around ``lexoffice.provider.tasks`` (which calls the Airflow-free steps). The
 run's choices (tenant, window, document ids, dry run) are templated fields; one left unset (None) falls back to
 the DAG run's param of the same name, which is how the project's DAGs pass their trigger form on. Results travel
 as XComArgs (``staged=stage.output``), so no task id is written down anywhere. Map them per tenant with
-``.partial(...).expand(tenant=...)`` or inside a mapped task group (the project's DAGs: a group gives each
-tenant's deliver the same tenant's stage result). Imports of pandas, SQLAlchemy and the client happen in
+``.partial(...).expand(tenant=...)``, or per batch inside a mapped task group (the project's DAGs expand
+``tenants=`` over ``select_tenants``' batches: a group gives each batch's deliver the same batch's stage
+result; provider/batches.py says why batches). Imports of pandas, SQLAlchemy and the client happen in
 ``execute``, never when a DAG file is parsed.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -39,20 +42,30 @@ def delivered_asset(stream: str) -> Asset:
 
 
 class LexofficeTenantOperator(BaseOperator):
-    """What the four operators share: one tenant of one stream, the run's options, the state DB and the hook."""
+    """What the four operators share: the tenants of one stream (``tenant``: one; ``tenants``: a batch), the run's
+    options, the state DB and one hook per tenant.
 
-    template_fields: Sequence[str] = ("tenant", "document_ids", "dry_run", "from_date", "to_date")
+    An operator for one ``tenant`` returns that tenant's result and fails with its error, as any task does. An
+    operator for a batch of ``tenants`` returns ``{tenant_id: result}``; a tenant that failed has
+    ``{"failed": reason}`` there, the other tenants go on, and the report fails naming it (``batches.finish``).
+    """
+
+    template_fields: Sequence[str] = ("tenant", "tenants", "document_ids", "dry_run", "from_date", "to_date")
     ui_color = "#e8f4ea"
 
-    def __init__(self, *, stream: str, tenant: str | Mapping[str, str], source_conn_id: str | None = None,
+    def __init__(self, *, stream: str, tenant: str | Mapping[str, str] | None = None,
+                 tenants: Sequence[str | Mapping[str, str]] | None = None, source_conn_id: str | None = None,
                  document_ids: Sequence[str] | str | None = None, dry_run: bool | str | None = None,
                  from_date: str | None = None, to_date: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("doc_md", inspect.cleandoc(type(self).__doc__ or ""))  # the task's "Task Docs" in the UI
         super().__init__(**kwargs)
         if stream not in STREAMS:
             raise ValueError(f"{type(self).__name__}: stream must be one of {', '.join(STREAMS)}, got {stream!r}")
+        if tenant is not None and tenants is not None:
+            raise ValueError(f"{type(self).__name__}: give 'tenant' (one) or 'tenants' (a batch), not both")
         self.stream = stream
         self.tenant = tenant
+        self.tenants = tenants
         self.source_conn_id = source_conn_id
         self.document_ids = document_ids
         self.dry_run = dry_run
@@ -61,20 +74,31 @@ class LexofficeTenantOperator(BaseOperator):
 
     # -- the rendered choices, checked -------------------------------------------------------------------------
     @property
-    def tenant_id(self) -> str:
-        tenant = self.tenant
+    def batch(self) -> list[dict[str, str]]:
+        """The tenants this task works for, each ``{"tenant_id", "name"}`` (the name may be the id)."""
+        if self.tenants is None:
+            return [self._tenant_ref(self.tenant, "tenant")]
+        if isinstance(self.tenants, (str, Mapping)) or not isinstance(self.tenants, Sequence) or not self.tenants:
+            raise AirflowFailException(
+                f"{self.task_id}: 'tenants' must be a non-empty list of tenant ids or {{'tenant_id': ..., "
+                f"'name': ...}}, got {self.tenants!r}")
+        return [self._tenant_ref(item, "tenants") for item in self.tenants]
+
+    def _tenant_ref(self, tenant: Any, name: str) -> dict[str, str]:
         value = tenant.get("tenant_id") if isinstance(tenant, Mapping) else tenant
         if not isinstance(value, str) or not value.strip():
             raise AirflowFailException(
-                f"{self.task_id}: 'tenant' must be a tenant id (see `lexoffice tenant list`) or "
+                f"{self.task_id}: '{name}' must be a tenant id (see `lexoffice tenant list`) or "
                 f"{{'tenant_id': ..., 'name': ...}}, got {tenant!r}")
-        return value.strip()
+        label = tenant.get("name") if isinstance(tenant, Mapping) else None
+        return {"tenant_id": value.strip(), "name": str(label or value.strip())}
 
     @property
     def tenant_label(self) -> str:
-        """What the grid shows for this map index: the tenant's name when known, else its id."""
-        name = self.tenant.get("name") if isinstance(self.tenant, Mapping) else None
-        return str(name or self.tenant_id)
+        """What the grid shows for this map index: the tenant's name, or the first and last of a batch."""
+        from lexoffice.provider import batches
+
+        return batches.label(self.batch)
 
     def options(self, context: Context) -> dict[str, Any]:
         """The run's choices as ``tasks`` reads them (the DAG params' keys): this operator's rendered fields, each
@@ -99,16 +123,51 @@ class LexofficeTenantOperator(BaseOperator):
         return connections.state_engine()
 
     @cached_property
-    def hook(self) -> LexofficeHook:
+    def _hooks(self) -> dict[str, LexofficeHook]:
+        return {}
+
+    @cached_property
+    def _rate_limiter(self) -> Any:
+        from lexoffice.provider import connections
+
+        return connections.rate_limiter(self.state_engine)
+
+    def hook_for(self, tenant_id: str) -> LexofficeHook:
         """The tenant's Lexware hook (its connection is read once per task, however often the hook is used)."""
         from lexoffice.provider import connections
         from lexoffice.state import tenants
 
-        return connections.tenant_hook(self.state_engine, tenants.get_tenant(self.state_engine, self.tenant_id))
+        hook = self._hooks.get(tenant_id)
+        if hook is None:
+            tenant = tenants.get_tenant(self.state_engine, tenant_id)
+            hook = self._hooks[tenant_id] = connections.tenant_hook(self.state_engine, tenant,
+                                                                     limiter=self._rate_limiter)
+        return hook
+
+    def upstream(self, result: Any, tenant_id: str) -> Any:
+        """This tenant's part of an upstream step's result (a batch's results are keyed by tenant id)."""
+        if self.tenants is None:
+            return result
+        return result.get(tenant_id) if isinstance(result, Mapping) else None
+
+    def for_each_tenant(self, context: Context, step: Callable[[str], Any], *, what: str,
+                        side_by_side: bool = False, partial_ok: bool = True) -> Any:
+        """Run ``step(tenant_id)`` for the batch; see the class docstring for what is returned and raised."""
+        from lexoffice.provider import batches
+
+        ids = [t["tenant_id"] for t in self.batch]
+        outcome = batches.run_each(ids, step, what=what, side_by_side=side_by_side)
+        batches.finish(outcome, what=what, retries_left=batches.retries_left(context), partial_ok=partial_ok)
+        return outcome.as_xcom() if self.tenants is not None else outcome.results[ids[0]]
 
     def _labelled(self, context: Context) -> Context:
         context["tenant_label"] = self.tenant_label  # type: ignore[typeddict-unknown-key]  # map_index_template
         return context
+
+
+def _failed(result: Any) -> str | None:
+    """The reason an upstream step gave up on a tenant of a batch, if it did."""
+    return str(result["failed"]) if isinstance(result, Mapping) and "failed" in result else None
 
 
 class LexofficeStageOperator(LexofficeTenantOperator):
@@ -120,12 +179,14 @@ class LexofficeStageOperator(LexofficeTenantOperator):
 
         if not self.source_conn_id:
             raise AirflowFailException(f"{self.task_id}: 'source_conn_id' is required to stage (the source DB)")
-        return tasks.stage(self.stream, self.tenant_id, self.source_conn_id, self._labelled(context),
-                           self.options(context), engine=self.state_engine)
+        context, options = self._labelled(context), self.options(context)
+        return self.for_each_tenant(context, lambda tenant_id: tasks.stage(
+            self.stream, tenant_id, self.source_conn_id, context, options, engine=self.state_engine), what="stage")
 
 
 class LexofficeDeliverOperator(LexofficeTenantOperator):
-    """Send the tenant's pending documents to Lexware Office exactly once (or preview them in a dry run)."""
+    """Send the tenant's pending documents to Lexware Office exactly once (or preview them in a dry run). The
+    tenants of a batch deliver side by side: each is its own Lexware organisation with its own rate budget."""
 
     template_fields: Sequence[str] = (*LexofficeTenantOperator.template_fields, "staged")
 
@@ -137,18 +198,35 @@ class LexofficeDeliverOperator(LexofficeTenantOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from lexoffice.provider import tasks
 
-        result = tasks.deliver(self.stream, self.tenant_id, self.source_conn_id, self.staged or {},
-                               self._labelled(context), self.options(context), engine=self.state_engine,
-                               hook=self.hook)
-        delivered = int(result.get("sent") or 0) + int(result.get("reconciled_sent") or 0)
-        if delivered and not result.get("dry_run") and DELIVERED in self.outlets:
-            context["outlet_events"][DELIVERED].add(delivered_asset(self.stream), extra={
-                "tenant_id": self.tenant_id, "delivered": delivered, "run_id": context.get("run_id")})
-        return result
+        context, options = self._labelled(context), self.options(context)
+        events = threading.Lock()
+
+        def deliver(tenant_id: str) -> dict[str, Any]:
+            staged = self.upstream(self.staged, tenant_id) or {}
+            if _failed(staged):
+                raise AirflowFailException(f"nicht bereitgestellt, nichts gesendet / not staged, nothing sent: "
+                                           f"{_failed(staged)}")
+            result = tasks.deliver(self.stream, tenant_id, self.source_conn_id, staged, context, options,
+                                   engine=self.state_engine, hook=self.hook_for(tenant_id))
+            delivered = int(result.get("sent") or 0) + int(result.get("reconciled_sent") or 0)
+            if delivered and not result.get("dry_run") and DELIVERED in self.outlets:
+                with events:  # one event per tenant; the alias's accessor is not made for threads
+                    context["outlet_events"][DELIVERED].add(delivered_asset(self.stream), extra={
+                        "tenant_id": tenant_id, "delivered": delivered, "run_id": context.get("run_id")})
+            return result
+
+        return self.for_each_tenant(context, deliver, what="deliver", side_by_side=True)
 
 
 class LexofficeStatusOperator(LexofficeTenantOperator):
-    """Read back what became of the tenant's sent invoices in Lexware Office (status, voucher number)."""
+    """Read back what became of the tenant's sent invoices in Lexware Office (status, voucher number). Give it the
+    deliver result (``delivered=deliver.output``) so a batch skips the tenants whose delivery failed."""
+
+    template_fields: Sequence[str] = (*LexofficeTenantOperator.template_fields, "delivered")
+
+    def __init__(self, *, delivered: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.delivered = delivered
 
     def execute(self, context: Context) -> dict[str, Any]:
         from lexoffice.provider import tasks
@@ -156,13 +234,20 @@ class LexofficeStatusOperator(LexofficeTenantOperator):
 
         if not spec_of(self.stream).follows_lexware_status:
             raise AirflowFailException(f"{self.task_id}: only invoices have a status in Lexware to follow")
-        return tasks.sync_status(self.tenant_id, self.source_conn_id, self._labelled(context), self.options(context),
-                                 engine=self.state_engine)
+        context, options = self._labelled(context), self.options(context)
+
+        def sync(tenant_id: str) -> dict[str, Any]:
+            if _failed(self.upstream(self.delivered, tenant_id)):  # the report says why
+                return {"tenant_id": tenant_id, "skipped": "Lieferung fehlgeschlagen / delivery failed"}
+            return tasks.sync_status(tenant_id, self.source_conn_id, context, options, engine=self.state_engine)
+
+        return self.for_each_tenant(context, sync, what="status", side_by_side=True)
 
 
 class LexofficeReportOperator(LexofficeTenantOperator):
     """Counts by state and every failure with its reason. Give it ``trigger_rule="all_done"`` so that it reports
-    a blocked delivery too; it then fails, so the DAG run fails and alerting fires."""
+    a blocked delivery too; it then fails, so the DAG run fails and alerting fires. In a batch every tenant's
+    report is written first, then the task fails naming each tenant that failed in any step."""
 
     template_fields: Sequence[str] = (*LexofficeTenantOperator.template_fields, "staged", "delivered", "status")
 
@@ -175,9 +260,18 @@ class LexofficeReportOperator(LexofficeTenantOperator):
     def execute(self, context: Context) -> dict[str, int]:
         from lexoffice.provider import tasks
 
-        return tasks.report(self.stream, self.tenant_id, self._labelled(context), self.options(context),
-                            engine=self.state_engine, staged=self.staged, delivered=self.delivered,
-                            status_sync=self.status, hook=lambda: self.hook)
+        context, options = self._labelled(context), self.options(context)
+
+        def report(tenant_id: str) -> dict[str, int]:
+            staged, delivered, status = (self.upstream(r, tenant_id) for r in (self.staged, self.delivered,
+                                                                              self.status))
+            return tasks.report(self.stream, tenant_id, context, options, engine=self.state_engine,
+                                staged=None if _failed(staged) else staged,
+                                delivered=None if _failed(delivered) else delivered,
+                                status_sync=None if _failed(status) else status,
+                                hook=lambda: self.hook_for(tenant_id))
+
+        return self.for_each_tenant(context, report, what="report", partial_ok=False)
 
 
 def _as_flag(value: Any, task_id: str) -> bool:

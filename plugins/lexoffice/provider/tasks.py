@@ -71,12 +71,20 @@ def _window_args(context: dict[str, Any], params: dict[str, Any]) -> dict[str, A
     }
 
 
-def select_tenants(stream: str, context: dict[str, Any]) -> list[dict[str, str]]:
+def select_tenants(stream: str, context: dict[str, Any]) -> list[list[dict[str, str]]]:
+    """The run's tenants of this stream, shared out into batches (``batches.share_out``): one mapped tenant group
+    each."""
+    from lexoffice.provider import batches
+
     params = context["params"]
     try:
         requested_window(**_window_args(context, params))
     except WindowError as err:
         raise AirflowFailException(f"invalid params: {err}") from err
+    try:
+        groups = batches.max_groups()
+    except ValueError as err:
+        raise AirflowFailException(str(err)) from err
     engine = connections.state_engine()
     known = [t for t in tenants.list_tenants(engine) if _company_id(t, stream)]
     wanted = params.get("tenant")
@@ -93,28 +101,33 @@ def select_tenants(stream: str, context: dict[str, Any]) -> list[dict[str, str]]
                 f"invalid params: 'tenant' {wanted!r} is not a tenant of the {stream} stream (known tenants: {names}); "
                 "add it with `lexoffice tenant add`"
             )
-    _check_map_length(len(known), stream)
-    _say_how_many_at_once(len(known), stream, context.get("dag"))
-    log.info("%d tenant(s) for %s: %s", len(known), stream, ", ".join(t.name for t in known))
-    return [{"tenant_id": t.tenant_id, "name": t.name} for t in known]
+    shared = batches.share_out([{"tenant_id": t.tenant_id, "name": t.name} for t in known], groups)
+    _check_map_length(len(shared), stream)
+    _say_how_many_at_once(len(shared), stream, context.get("dag"))
+    if len(shared) < len(known):
+        log.info("%d tenant(s) for %s in %d batches of up to %d (%s=%d): %s", len(known), stream, len(shared),
+                 len(shared[0]), batches.GROUPS_ENV, groups, ", ".join(t.name for t in known))
+    else:
+        log.info("%d tenant(s) for %s: %s", len(known), stream, ", ".join(t.name for t in known))
+    return shared
 
 
 def _check_map_length(count: int, stream: str) -> None:
-    """Airflow maps at most ``core.max_map_length`` tenants (default 1,024); say so, and what to set, up front."""
+    """Airflow maps at most ``core.max_map_length`` tenant groups (default 1,024); say so, and what to set."""
     from airflow.configuration import conf
 
     limit = conf.getint("core", "max_map_length")
     if count > limit:
         raise AirflowFailException(
-            f"{count} tenants for {stream}, but Airflow runs at most {limit} mapped tasks per step "
-            f"(core.max_map_length). Set AIRFLOW__CORE__MAX_MAP_LENGTH above the number of tenants on the scheduler "
-            "and the workers (docker-compose.yaml sets 10000); see docs/operations.md 'Many tenants'. Nothing was "
-            "staged or sent.")
+            f"{count} tenant groups for {stream}, but Airflow runs at most {limit} mapped tasks per step "
+            f"(core.max_map_length). Lower LEXOFFICE_TENANT_GROUPS (default 64; more tenants share a group) or set "
+            "AIRFLOW__CORE__MAX_MAP_LENGTH above it on the scheduler and the workers; see docs/operations.md "
+            "'Many tenants'. Nothing was staged or sent.")
 
 
 def _say_how_many_at_once(count: int, stream: str, dag: Any) -> None:
     """Airflow runs at most ``max_active_tasks`` of a DAG's tasks (and ``parallelism`` per scheduler) at once and
-    queues the rest without a word; with more tenants than that, say so, so a long night is not a mystery."""
+    queues the rest without a word; with more tenant groups than that, say so, so a long night is no mystery."""
     from airflow.configuration import conf
 
     per_dag = getattr(dag, "max_active_tasks", None) or conf.getint("core", "max_active_tasks_per_dag")
@@ -122,7 +135,7 @@ def _say_how_many_at_once(count: int, stream: str, dag: Any) -> None:
     at_once = min(per_dag, parallelism)
     if count > at_once:
         log.warning(
-            "%d Mandanten, davon höchstens %d gleichzeitig / %d tenants for %s, at most %d at once "
+            "%d Mandantengruppen, davon höchstens %d gleichzeitig / %d tenant groups for %s, at most %d at once "
             "(AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG=%d, AIRFLOW__CORE__PARALLELISM=%d); the others wait in the "
             "queue, nothing is lost. docs/operations.md 'Many tenants' says what to raise.",
             count, at_once, count, stream, at_once, per_dag, parallelism)
