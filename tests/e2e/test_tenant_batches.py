@@ -99,5 +99,5 @@ def test_a_group_limit_that_is_no_number_is_refused_naming_the_variable(
 
     _tenants(world)
     monkeypatch.setenv("LEXOFFICE_TENANT_GROUPS", "viele")
-    with pytest.raises(AirflowFailException, match="LEXOFFICE_TENANT_GROUPS must be a whole number"):
+    with pytest.raises(AirflowFailException, match="LEXOFFICE_TENANT_GROUPS='viele' is not a number of tenant groups"):
         select_tenants("invoices", {"params": {}})

@@ -50,7 +50,7 @@ class TestMaxGroups:
     def test_a_bad_setting_names_the_variable_and_an_example(self, raw: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(batches.GROUPS_ENV, raw)
-        with pytest.raises(ValueError, match=f"LEXOFFICE_TENANT_GROUPS must be a whole number .* e.g. 64; got '{raw}'"):
+        with pytest.raises(ValueError, match=r"LEXOFFICE_TENANT_GROUPS.*tenant groups.*\(e.g. 64\)"):
             batches.max_groups()
 
 
