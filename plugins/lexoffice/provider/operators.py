@@ -82,7 +82,12 @@ class LexofficeTenantOperator(BaseOperator):
             raise AirflowFailException(
                 f"{self.task_id}: 'tenants' must be a non-empty list of tenant ids or {{'tenant_id': ..., "
                 f"'name': ...}}, got {self.tenants!r}")
-        return [self._tenant_ref(item, "tenants") for item in self.tenants]
+        batch = [self._tenant_ref(item, "tenants") for item in self.tenants]
+        ids = [t["tenant_id"] for t in batch]
+        if len(set(ids)) < len(ids):  # one tenant twice would deliver beside itself
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise AirflowFailException(f"{self.task_id}: 'tenants' names {', '.join(twice)} more than once")
+        return batch
 
     def _tenant_ref(self, tenant: Any, name: str) -> dict[str, str]:
         value = tenant.get("tenant_id") if isinstance(tenant, Mapping) else tenant
