@@ -13,7 +13,8 @@ checks and sends them there. A tenant in send mode `requested` (the default) sen
 "An die Buchhaltung senden" in the field-service system.
 
 * **Per tenant:** `stage` (extract, validate, record in the outbox) → `deliver` (preflight, reconcile, send) →
-  `report` (counts, every failure with its reason, "Datum senden").
+  `report` (counts, every failure with its reason, "Datum senden"). With more than 64 tenants they share 64
+  groups (labelled with the first and last tenant); one tenant's failure stops no other.
 * **Manual trigger:** choose a *tenant*, optionally *documents* (draft ids or numbers such as RE-2026-00026) to
   send just those (a rejected one is sent again; the run fails if one of them is not sent), *dry run* to see
   what would be sent, and *from/to dates* for runs without a data interval. Untick "Unpause on trigger" unless

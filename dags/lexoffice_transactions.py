@@ -10,7 +10,7 @@ Every night (03:30 Europe/Berlin) this DAG reads the transactions **completed** 
 (a card payment counts once it is completed), from the bank's **own** accounts only, never before the tenant's
 "export data since" date, and pushes them per account, in order, in batches of at most 25.
 
-* **Per tenant:** `stage` → `deliver` → `report`.
+* **Per tenant:** `stage` → `deliver` → `report` (more than 64 tenants share 64 groups).
 * **After a reconnect** the next run delivers everything staged while the tenant was disconnected;
   `airflow backfill create --dag-id lexoffice_transactions --from-date … --to-date …` re-reads past windows and
   sends only what is missing.

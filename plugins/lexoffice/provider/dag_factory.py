@@ -2,7 +2,8 @@
 
 Per batch of tenants (a mapped task group of the provider's operators, labelled with the tenant's name; one
 tenant per batch up to LEXOFFICE_TENANT_GROUPS tenants, see provider/batches.py): stage -> deliver -> report;
-invoices also read back their Lexware status between deliver and report (stage -> deliver -> status -> report). The operators take the trigger form's choices from the run's params. Heavy imports (pandas,
+invoices also read back their Lexware status between deliver and report (stage -> deliver -> status ->
+report). The operators take the trigger form's choices from the run's params. Heavy imports (pandas,
 SQLAlchemy, the client) happen inside the tasks, never at parse time.
 """
 
