@@ -2,8 +2,8 @@
 
 A real ``airflow scheduler`` (LocalExecutor), ``dag-processor`` and ``api-server``; metadata and state database
 on PostgreSQL; the sandbox over HTTP; the invoices DAG as it ships (stage -> deliver -> status -> report per
-tenant group: one tenant each up to 64 tenants, then 64 shared groups). Unpausing the DAG starts its latest nightly run, whose window holds each tenant's draft. Measured per N:
-wall time from unpause to the run's end, CPU seconds of every Airflow process and the task processes they ran
+tenant group: one tenant each up to 64 tenants, then 64 shared groups). Unpausing the DAG starts its latest
+nightly run, whose window holds each tenant's draft. Measured per N: wall time from unpause to the run's end, CPU seconds of every Airflow process and the task processes they ran
 (own + reaped children), task instances (one task process each under LocalExecutor), and the state database's
 connections (pg_stat_activity, sampled). The per-tenant figures are differences between two N, so the fixed
 cost of a run (select_tenants, the scheduler's own loop) cancels the same way on both sides.

@@ -86,6 +86,11 @@ def reason(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
+def failure(result: Any) -> str | None:
+    """The reason an upstream step gave up on this tenant (its ``as_xcom`` entry), if it did."""
+    return str(result["failed"]) if isinstance(result, Mapping) and "failed" in result else None
+
+
 def run_each(tenant_ids: Sequence[str], step: Callable[[str], Any], *, what: str,
              side_by_side: bool = False) -> Outcome:
     """Run ``step`` for each tenant (in threads when ``side_by_side``); an error stops only its tenant."""

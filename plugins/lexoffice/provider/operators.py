@@ -23,6 +23,7 @@ from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from lexoffice.documents import Stream
+from lexoffice.provider import batches
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -101,8 +102,6 @@ class LexofficeTenantOperator(BaseOperator):
     @property
     def tenant_label(self) -> str:
         """What the grid shows for this map index: the tenant's name, or the first and last of a batch."""
-        from lexoffice.provider import batches
-
         return batches.label(self.batch)
 
     def options(self, context: Context) -> dict[str, Any]:
@@ -158,8 +157,6 @@ class LexofficeTenantOperator(BaseOperator):
     def for_each_tenant(self, context: Context, step: Callable[[str], Any], *, what: str,
                         side_by_side: bool = False, partial_ok: bool = True) -> Any:
         """Run ``step(tenant_id)`` for the batch; see the class docstring for what is returned and raised."""
-        from lexoffice.provider import batches
-
         ids = [t["tenant_id"] for t in self.batch]
         outcome = batches.run_each(ids, step, what=what, side_by_side=side_by_side)
         batches.finish(outcome, what=what, retries_left=batches.retries_left(context), partial_ok=partial_ok)
@@ -168,11 +165,6 @@ class LexofficeTenantOperator(BaseOperator):
     def _labelled(self, context: Context) -> Context:
         context["tenant_label"] = self.tenant_label  # type: ignore[typeddict-unknown-key]  # map_index_template
         return context
-
-
-def _failed(result: Any) -> str | None:
-    """The reason an upstream step gave up on a tenant of a batch, if it did."""
-    return str(result["failed"]) if isinstance(result, Mapping) and "failed" in result else None
 
 
 class LexofficeStageOperator(LexofficeTenantOperator):
@@ -208,9 +200,9 @@ class LexofficeDeliverOperator(LexofficeTenantOperator):
 
         def deliver(tenant_id: str) -> dict[str, Any]:
             staged = self.upstream(self.staged, tenant_id) or {}
-            if _failed(staged):
+            if batches.failure(staged):
                 raise AirflowFailException(f"nicht bereitgestellt, nichts gesendet / not staged, nothing sent: "
-                                           f"{_failed(staged)}")
+                                           f"{batches.failure(staged)}")
             result = tasks.deliver(self.stream, tenant_id, self.source_conn_id, staged, context, options,
                                    engine=self.state_engine, hook=self.hook_for(tenant_id))
             delivered = int(result.get("sent") or 0) + int(result.get("reconciled_sent") or 0)
@@ -242,7 +234,7 @@ class LexofficeStatusOperator(LexofficeTenantOperator):
         context, options = self._labelled(context), self.options(context)
 
         def sync(tenant_id: str) -> dict[str, Any]:
-            if _failed(self.upstream(self.delivered, tenant_id)):  # the report says why
+            if batches.failure(self.upstream(self.delivered, tenant_id)):  # the report says why
                 return {"tenant_id": tenant_id, "skipped": "Lieferung fehlgeschlagen / delivery failed"}
             return tasks.sync_status(tenant_id, self.source_conn_id, context, options, engine=self.state_engine)
 
@@ -271,9 +263,9 @@ class LexofficeReportOperator(LexofficeTenantOperator):
             staged, delivered, status = (self.upstream(r, tenant_id) for r in (self.staged, self.delivered,
                                                                               self.status))
             return tasks.report(self.stream, tenant_id, context, options, engine=self.state_engine,
-                                staged=None if _failed(staged) else staged,
-                                delivered=None if _failed(delivered) else delivered,
-                                status_sync=None if _failed(status) else status,
+                                staged=None if batches.failure(staged) else staged,
+                                delivered=None if batches.failure(delivered) else delivered,
+                                status_sync=None if batches.failure(status) else status,
                                 hook=lambda: self.hook_for(tenant_id))
 
         return self.for_each_tenant(context, report, what="report", partial_ok=False)
